@@ -1,0 +1,8 @@
+//! Kestrel's cold-side tools: everything that makes, converts or inspects tapes.
+//!
+//! - [`import`]: raw captures (Binance websocket dumps, generic CSV) → tape.
+//! - [`synth`]: a seeded, regime-switching market generator → tape.
+//! - [`inspect`]: tape → statistics (`kestrel tape info`) and CSV (`kestrel tape cat`).
+#![forbid(unsafe_code)]
+
+pub mod synth;
