@@ -5,4 +5,6 @@
 //! - [`inspect`]: tape → statistics (`kestrel tape info`) and CSV (`kestrel tape cat`).
 #![forbid(unsafe_code)]
 
+pub mod import;
+pub mod inspect;
 pub mod synth;

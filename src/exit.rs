@@ -1,0 +1,66 @@
+//! Exit codes and how errors are shown. Scripts can rely on the codes; people read the messages.
+
+use kestrel_engine::tape::TapeError;
+use kestrel_tools::import::ImportError;
+use kestrel_tools::synth::SynthError;
+use std::process::ExitCode;
+
+pub const EXIT_CODES_HELP: &str = "\
+Exit codes:
+  0  success
+  1  internal error (a bug: please report it)
+  2  usage error: bad arguments or options, an output that already exists
+  3  bad input data: a malformed line, a sequence gap, a crossed book... (see --lenient)
+  4  an input file is missing or unreadable, or an output cannot be written
+  5  a tape is corrupt, truncated or of an unsupported version";
+
+/// An error the CLI itself raises about how it was called (exit code 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// The exit code for an error, chosen by its type, never by its text.
+pub fn code_for(err: &anyhow::Error) -> u8 {
+    for cause in err.chain() {
+        if cause.downcast_ref::<UsageError>().is_some() {
+            return 2;
+        }
+        if let Some(e) = cause.downcast_ref::<ImportError>() {
+            return match e {
+                ImportError::Usage(_) => 2,
+                ImportError::Data { .. } => 3,
+                ImportError::Input { .. } => 4,
+                ImportError::Tape(t) => tape_code(t),
+            };
+        }
+        if let Some(t) = cause.downcast_ref::<TapeError>() {
+            return tape_code(t);
+        }
+        if let Some(e) = cause.downcast_ref::<SynthError>() {
+            return match e {
+                SynthError::Config(_) => 2,
+                SynthError::Tape(t) => tape_code(t),
+            };
+        }
+        if cause.downcast_ref::<std::io::Error>().is_some() {
+            return 4;
+        }
+    }
+    1
+}
+
+fn tape_code(e: &TapeError) -> u8 {
+    match e {
+        TapeError::Io { .. } | TapeError::Write { .. } => 4,
+        _ => 5,
+    }
+}
+
+/// Prints the error chain and returns its exit code.
+pub fn report(err: &anyhow::Error) -> ExitCode {
+    eprintln!("error: {err}");
+    for cause in err.chain().skip(1) {
+        eprintln!("  caused by: {cause}");
+    }
+    ExitCode::from(code_for(err))
+}
