@@ -185,7 +185,13 @@ impl Book {
     /// the touch price only, up to the size there; a level it empties is removed and a fresh one
     /// appended at the back to keep the depth. Returns the fill `(ticks, lots)`, or `None` if
     /// nothing could fill (the bid touch is never emptied below [`Book::min_bid`]).
-    pub(crate) fn take(&mut self, side: BookSide, wanted: i64, rng: &mut Random, out: &mut Vec<Change>) -> Option<(i64, i64)> {
+    pub(crate) fn take(
+        &mut self,
+        side: BookSide,
+        wanted: i64,
+        rng: &mut Random,
+        out: &mut Vec<Change>,
+    ) -> Option<(i64, i64)> {
         let min_bid = self.min_bid();
         let depth = self.depth;
         let ladder = match side {

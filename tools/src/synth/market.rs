@@ -121,8 +121,19 @@ impl Market {
         let spread = spread_for(var_rate);
         let (bid, ask) = targets(start, spread, depth as i64);
         let book = Book::new(depth, bid, ask, &mut rng, out);
-        let mut market =
-            Market { rng, book, regime, params: p, activity, start_ticks: start, x: 0.0, x_min, anchor: 0.0, drift: 0.0, var_rate };
+        let mut market = Market {
+            rng,
+            book,
+            regime,
+            params: p,
+            activity,
+            start_ticks: start,
+            x: 0.0,
+            x_min,
+            anchor: 0.0,
+            drift: 0.0,
+            var_rate,
+        };
         market.enter(regime);
         market
     }

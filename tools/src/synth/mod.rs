@@ -98,7 +98,10 @@ impl SynthConfig {
         // Room after the end for feed latency, so local times cannot overflow.
         const SLACK_NS: u64 = 3_600 * 1_000_000_000;
         if self.start.0.checked_add(self.duration_ns).and_then(|t| t.checked_add(SLACK_NS)).is_none() {
-            return bad(format!("start {} + duration {} ns overflows 64-bit nanoseconds", self.start, self.duration_ns));
+            return bad(format!(
+                "start {} + duration {} ns overflows 64-bit nanoseconds",
+                self.start, self.duration_ns
+            ));
         }
         if let Err(e) = self.instrument.validate() {
             return bad(format!("instrument: {e}"));

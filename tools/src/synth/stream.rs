@@ -208,7 +208,15 @@ impl Synth {
                 Event::Trade { aggressor, ticks, lots } => {
                     self.trade_id += 1;
                     let (local, exchange) = self.stamp();
-                    let trade = Trade::new(self.id, local, exchange, self.price(ticks), self.qty(lots), aggressor, self.trade_id);
+                    let trade = Trade::new(
+                        self.id,
+                        local,
+                        exchange,
+                        self.price(ticks),
+                        self.qty(lots),
+                        aggressor,
+                        self.trade_id,
+                    );
                     self.pending.push(trade.into());
                     self.update_id += 1;
                     let (local, exchange) = self.stamp();

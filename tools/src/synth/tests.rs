@@ -51,7 +51,11 @@ fn check_stream(cfg: &SynthConfig, records: impl IntoIterator<Item = RawRecord>)
             Record::Quote(q) => {
                 assert!(!in_batch, "record {i}: quote inside a batch");
                 let (bid, ask) = (book.best_bid().expect("bid"), book.best_ask().expect("ask"));
-                assert_eq!((q.bid_px, q.bid_qty, q.ask_px, q.ask_qty), (bid.px, bid.qty, ask.px, ask.qty), "record {i}");
+                assert_eq!(
+                    (q.bid_px, q.bid_qty, q.ask_px, q.ask_qty),
+                    (bid.px, bid.qty, ask.px, ask.qty),
+                    "record {i}"
+                );
             }
             Record::Trade(t) => {
                 assert!(!in_batch, "record {i}: trade inside a batch");
@@ -100,7 +104,10 @@ fn default_tape_passes_verify_and_replays_cleanly() {
     assert_eq!(report.bytes, std::fs::metadata(&path).unwrap().len());
     let entry = &tape.instrument_entries()[0];
     let c = report.counts;
-    assert_eq!((entry.quotes, entry.trades, entry.level_updates, entry.book_clears), (c.quotes, c.trades, c.level_updates, c.book_clears));
+    assert_eq!(
+        (entry.quotes, entry.trades, entry.level_updates, entry.book_clears),
+        (c.quotes, c.trades, c.level_updates, c.book_clears)
+    );
     assert_eq!(c.book_clears, 1);
     assert!(c.trades > 1_000 && c.quotes > 1_000, "{c:?}");
     assert_eq!(check_stream(&cfg, tape.records().iter().copied()), report.records);
@@ -261,39 +268,19 @@ fn speed() {
     let t = std::time::Instant::now();
     let n = Synth::new(&cfg).unwrap().count();
     let secs = t.elapsed().as_secs_f64();
-    println!("{n} records ({:.0}/simulated s) in {secs:.3} s: {:.2} M records/s", n as f64 / 3_600.0, n as f64 / secs / 1e6);
+    println!(
+        "{n} records ({:.0}/simulated s) in {secs:.3} s: {:.2} M records/s",
+        n as f64 / 3_600.0,
+        n as f64 / secs / 1e6
+    );
     let dir = tempfile::tempdir().unwrap();
     let t = std::time::Instant::now();
     let report = write_tape(&cfg, &dir.path().join("speed.tape")).unwrap();
     let secs = t.elapsed().as_secs_f64();
-    println!("write_tape: {} records, {} bytes in {secs:.3} s: {:.2} M records/s", report.records, report.bytes, report.records as f64 / secs / 1e6);
-}
-
-#[test]
-#[ignore]
-fn zz_stats() {
-    for seed in [42u64, 1, 2, 3] {
-    let cfg = cfg(seed, 30 * 60);
-    let mut synth = Synth::new(&cfg).unwrap();
-    let recs: Vec<RawRecord> = synth.by_ref().collect();
-    let spans = synth.regimes().to_vec();
-    println!("seed {seed}: {} records, {:.0}/s, {:?}", recs.len(), recs.len() as f64 / 1800.0, synth.counts());
-    let mut spreads: HashMap<i64, u64> = HashMap::new();
-    let (mut lo, mut hi) = (i64::MAX, 0);
-    let mut batch_sizes: HashMap<usize, u64> = HashMap::new();
-    let mut cur = 0;
-    let mut buys: HashMap<Regime, (u64, u64)> = HashMap::new();
-    for r in &recs {
-        match r.view().unwrap() {
-            Record::Quote(q) => { *spreads.entry(q.ask_px.0 - q.bid_px.0).or_default() += 1; lo = lo.min(q.bid_px.0); hi = hi.max(q.ask_px.0); }
-            Record::Level(l) => { cur += 1; if l.header.has(flags::END_OF_BATCH) { *batch_sizes.entry(cur.min(10)).or_default() += 1; cur = 0; } }
-            Record::Trade(t) => { let rg = regime_at(&spans, t.header.ts_exchange).unwrap(); let e = buys.entry(rg).or_default(); e.1 += 1; if t.aggressor() == Aggressor::Buy { e.0 += 1 } }
-            _ => {}
-        }
-    }
-    let mut s: Vec<_> = spreads.into_iter().collect(); s.sort();
-    let mut b: Vec<_> = batch_sizes.into_iter().collect(); b.sort();
-    println!("  spreads {s:?}\n  batch sizes {b:?}\n  price range {lo}..{hi}\n  trades {buys:?}");
-    for sp in &spans { println!("  {:?} {:.0}s", sp.regime, sp.duration_ns() as f64 / 1e9); }
-    }
+    println!(
+        "write_tape: {} records, {} bytes in {secs:.3} s: {:.2} M records/s",
+        report.records,
+        report.bytes,
+        report.records as f64 / secs / 1e6
+    );
 }
