@@ -140,7 +140,7 @@ impl<'a> Csv<'a> {
     pub(super) fn run(mut self, source: &mut LineSource, progress: &mut dyn FnMut(u64, u64)) -> Result<(Sink, Policy, ImportStats), ImportError> {
         let mut cols: Option<Columns> = None;
         loop {
-            if self.stats.lines % 8192 == 0 {
+            if self.stats.lines.is_multiple_of(8192) {
                 let (done, total) = source.progress();
                 progress(done, total);
             }

@@ -127,10 +127,10 @@ pub fn import(
         return Err(ImportError::Usage("no input files given".into()));
     }
     let mut source = LineSource::open(inputs)?;
-    if let Ok(out_canon) = out.canonicalize() {
-        if inputs.iter().any(|p| p.canonicalize().ok().as_deref() == Some(out_canon.as_path())) {
-            return Err(ImportError::Usage(format!("{}: the output is also an input; choose another --out", out.display())));
-        }
+    if let Ok(out_canon) = out.canonicalize()
+        && inputs.iter().any(|p| p.canonicalize().ok().as_deref() == Some(out_canon.as_path()))
+    {
+        return Err(ImportError::Usage(format!("{}: the output is also an input; choose another --out", out.display())));
     }
     let writer = TapeWriter::create(out, opts.instrument_capacity)?;
     let sink = Sink::new(writer, opts.increments.clone());

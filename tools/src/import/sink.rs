@@ -153,6 +153,7 @@ impl Sink {
         Ok(Ok(()))
     }
 
+    #[allow(clippy::too_many_arguments)] // one argument per field of the trade record
     pub fn trade(&mut self, id: InstrumentId, ts_local: UnixNanos, ts_exchange: UnixNanos, px: Price, qty: Qty, aggressor: Aggressor, trade_id: u64) -> Result<Result<(), Issue>, ImportError> {
         if let Err(issue) = self.check_increments(id, px, qty) {
             return Ok(Err(issue));

@@ -111,38 +111,34 @@ impl LineSource {
     /// The next line, the end of a file, or the end of all input. A read error (a truncated or
     /// corrupt gzip stream, an unreadable file) names the file and the last line read whole.
     pub fn next_line(&mut self) -> Result<Next<'_>, ImportError> {
-        loop {
-            if self.current.is_none() && !self.open_next()? {
-                return Ok(Next::Done);
-            }
-            let Some((path, reader)) = self.current.as_mut() else { return Ok(Next::Done) };
-            self.buf.clear();
-            let n = match reader.read_until(b'\n', &mut self.buf) {
-                Ok(n) => n,
-                Err(e) => {
-                    let at = Location { file: path.clone(), line: self.line_no + 1 };
-                    self.current = None;
-                    return Err(ImportError::read_failed(at, e));
-                }
-            };
-            if n == 0 {
-                self.current = None;
-                let path = &self.paths[self.next_path - 1];
-                return Ok(Next::EndOfFile { path });
-            }
-            self.line_no += 1;
-            let unterminated = self.buf.last() != Some(&b'\n');
-            let mut bytes = &self.buf[..];
-            while let [rest @ .., b'\n' | b'\r'] = bytes {
-                bytes = rest;
-            }
-            let at = Location { file: path.clone(), line: self.line_no };
-            let text = match std::str::from_utf8(bytes) {
-                Ok(t) => t,
-                Err(_) => "\u{FFFD}", // not UTF-8: the parsers reject it as garbage with its location
-            };
-            return Ok(Next::Line(Line { text, at, unterminated }));
+        if self.current.is_none() && !self.open_next()? {
+            return Ok(Next::Done);
         }
+        let Some((path, reader)) = self.current.as_mut() else { return Ok(Next::Done) };
+        self.buf.clear();
+        let n = match reader.read_until(b'\n', &mut self.buf) {
+            Ok(n) => n,
+            Err(e) => {
+                let at = Location { file: path.clone(), line: self.line_no + 1 };
+                self.current = None;
+                return Err(ImportError::read_failed(at, e));
+            }
+        };
+        if n == 0 {
+            self.current = None;
+            let path = &self.paths[self.next_path - 1];
+            return Ok(Next::EndOfFile { path });
+        }
+        self.line_no += 1;
+        let unterminated = self.buf.last() != Some(&b'\n');
+        let mut bytes = &self.buf[..];
+        while let [rest @ .., b'\n' | b'\r'] = bytes {
+            bytes = rest;
+        }
+        let at = Location { file: path.clone(), line: self.line_no };
+        // Not UTF-8: the parsers reject the replacement character as garbage, with its location.
+        let text = std::str::from_utf8(bytes).unwrap_or("\u{FFFD}");
+        Ok(Next::Line(Line { text, at, unterminated }))
     }
 }
 

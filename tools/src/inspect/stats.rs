@@ -311,7 +311,7 @@ mod tests {
         assert_eq!(div_round(15, 10), 2);
         assert_eq!(div_round(14, 10), 1);
         assert_eq!(div_round(-15, 10), -2);
-        assert_eq!(decimal_i128(6_168_098_22, 4), "61680.9822");
+        assert_eq!(decimal_i128(616_809_822, 4), "61680.9822");
         assert_eq!(decimal_i128(-5, 3), "-0.005");
     }
 }

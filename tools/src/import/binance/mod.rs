@@ -56,7 +56,7 @@ impl<'a> Binance<'a> {
 
     pub(super) fn run(mut self, source: &mut LineSource, progress: &mut dyn FnMut(u64, u64)) -> Result<(Sink, Policy, ImportStats), ImportError> {
         loop {
-            if self.stats.lines % 8192 == 0 {
+            if self.stats.lines.is_multiple_of(8192) {
                 let (done, total) = source.progress();
                 progress(done, total);
             }
@@ -300,12 +300,12 @@ impl<'a> Binance<'a> {
         let mut names: Vec<_> = self.symbols.keys().cloned().collect();
         names.sort();
         for name in names {
-            if let SyncState::Waiting(pending) = &self.symbols[&name].sync {
-                if let Some(first) = pending.first() {
-                    let issue = Issue::NoSnapshot { symbol: name.clone(), count: pending.len() as u64 };
-                    let at = first.at.clone();
-                    self.policy.handle(&at, issue)?;
-                }
+            if let SyncState::Waiting(pending) = &self.symbols[&name].sync
+                && let Some(first) = pending.first()
+            {
+                let issue = Issue::NoSnapshot { symbol: name.clone(), count: pending.len() as u64 };
+                let at = first.at.clone();
+                self.policy.handle(&at, issue)?;
             }
         }
         Ok(())
