@@ -7,12 +7,10 @@
 
 use kestrel_engine::tape::header::{self, TapeHeader};
 use kestrel_engine::tape::{
-    BookClear, DEFAULT_INSTRUMENT_CAPACITY, LevelUpdate, Quote, RECORD_SIZE, RawRecord,
-    RecordHeader, RecordKind, Tape, TapeError, TapeWriter, Trade, WrittenTape, flags,
+    BookClear, DEFAULT_INSTRUMENT_CAPACITY, LevelUpdate, Quote, RECORD_SIZE, RawRecord, RecordHeader, RecordKind, Tape,
+    TapeError, TapeWriter, Trade, WrittenTape, flags,
 };
-use kestrel_engine::types::{
-    Aggressor, BookSide, InstrumentId, InstrumentSpec, MAX_SCALE, Price, Qty, UnixNanos,
-};
+use kestrel_engine::types::{Aggressor, BookSide, InstrumentId, InstrumentSpec, MAX_SCALE, Price, Qty, UnixNanos};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use std::fs;
@@ -107,36 +105,10 @@ fn sample_records() -> Vec<RawRecord> {
     let snap = flags::SNAPSHOT;
     vec![
         BookClear::new(a, t(0), t(0), 41).into(),
-        LevelUpdate::new(
-            a,
-            t(0),
-            t(0),
-            BookSide::Bid,
-            Price(6_165_960),
-            Qty(1_500),
-            41,
-            snap,
-        )
-        .into(),
-        LevelUpdate::new(
-            a,
-            t(0),
-            t(0),
-            BookSide::Ask,
-            Price(6_165_970),
-            Qty(250),
-            41,
-            snap | flags::END_OF_BATCH,
-        )
-        .into(),
-        Quote::new(
-            b,
-            t(1),
-            x,
-            (Price(268_370), Qty(9)),
-            (Price(268_380), Qty(4)),
-        )
-        .into(),
+        LevelUpdate::new(a, t(0), t(0), BookSide::Bid, Price(6_165_960), Qty(1_500), 41, snap).into(),
+        LevelUpdate::new(a, t(0), t(0), BookSide::Ask, Price(6_165_970), Qty(250), 41, snap | flags::END_OF_BATCH)
+            .into(),
+        Quote::new(b, t(1), x, (Price(268_370), Qty(9)), (Price(268_380), Qty(4))).into(),
         Trade::new(a, t(2), t(1), Price(6_165_970), Qty(5), Aggressor::Buy, 7).into(),
         LevelUpdate::new(
             a,
@@ -150,24 +122,8 @@ fn sample_records() -> Vec<RawRecord> {
         )
         .into(),
         Trade::new(b, t(3), x, Price(268_380), Qty(1), Aggressor::Sell, 0).into(),
-        Quote::new(
-            a,
-            t(4),
-            t(3),
-            (Price(6_165_960), Qty(1_500)),
-            (Price(6_165_980), Qty(3)),
-        )
-        .into(),
-        Trade::new(
-            a,
-            t(5),
-            t(4),
-            Price(6_165_960),
-            Qty(2),
-            Aggressor::Unknown,
-            8,
-        )
-        .into(),
+        Quote::new(a, t(4), t(3), (Price(6_165_960), Qty(1_500)), (Price(6_165_980), Qty(3))).into(),
+        Trade::new(a, t(5), t(4), Price(6_165_960), Qty(2), Aggressor::Unknown, 8).into(),
         BookClear::new(b, t(6), x, 99).into(),
     ]
 }
@@ -210,10 +166,8 @@ fn open_err(path: &Path) -> TapeError {
 }
 
 fn dir_names(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
+    let mut names: Vec<String> =
+        fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     names.sort();
     names
 }
@@ -224,28 +178,10 @@ fn dir_names(dir: &Path) -> Vec<String> {
 
 #[derive(Clone, Debug)]
 enum Body {
-    Quote {
-        bid_px: i64,
-        spread: i64,
-        bid_qty: i64,
-        ask_qty: i64,
-    },
-    Trade {
-        px: i64,
-        qty: i64,
-        aggressor: Aggressor,
-        trade_id: u64,
-    },
-    Level {
-        side: BookSide,
-        px: i64,
-        qty: i64,
-        update_id: u64,
-        flags: u8,
-    },
-    Clear {
-        update_id: u64,
-    },
+    Quote { bid_px: i64, spread: i64, bid_qty: i64, ask_qty: i64 },
+    Trade { px: i64, qty: i64, aggressor: Aggressor, trade_id: u64 },
+    Level { side: BookSide, px: i64, qty: i64, update_id: u64, flags: u8 },
+    Clear { update_id: u64 },
 }
 
 #[derive(Clone, Debug)]
@@ -261,8 +197,7 @@ struct RecordGen {
 fn name_strategy(max: usize) -> impl Strategy<Value = String> {
     // Printable ASCII without spaces or commas: what `InstrumentSpec::validate` accepts.
     let allowed: Vec<char> = ('!'..='~').filter(|&c| c != ',').collect();
-    prop::collection::vec(prop::sample::select(allowed), 1..=max)
-        .prop_map(|chars| chars.into_iter().collect())
+    prop::collection::vec(prop::sample::select(allowed), 1..=max).prop_map(|chars| chars.into_iter().collect())
 }
 
 fn spec_strategy() -> impl Strategy<Value = InstrumentSpec> {
@@ -274,25 +209,19 @@ fn spec_strategy() -> impl Strategy<Value = InstrumentSpec> {
         prop_oneof![1..=1_000i64, 1..=i64::MAX],
         prop_oneof![1..=1_000i64, 1..=i64::MAX],
     )
-        .prop_map(
-            |(symbol, venue, price_scale, qty_scale, tick, lot)| InstrumentSpec {
-                symbol,
-                venue,
-                price_scale,
-                qty_scale,
-                tick: Price(tick),
-                lot: Qty(lot),
-            },
-        )
+        .prop_map(|(symbol, venue, price_scale, qty_scale, tick, lot)| InstrumentSpec {
+            symbol,
+            venue,
+            price_scale,
+            qty_scale,
+            tick: Price(tick),
+            lot: Qty(lot),
+        })
 }
 
 fn specs_strategy() -> impl Strategy<Value = Vec<InstrumentSpec>> {
     prop::collection::vec(spec_strategy(), 1..=3).prop_filter("distinct symbol@venue", |specs| {
-        specs.iter().enumerate().all(|(i, a)| {
-            specs[..i]
-                .iter()
-                .all(|b| (&a.symbol, &a.venue) != (&b.symbol, &b.venue))
-        })
+        specs.iter().enumerate().all(|(i, a)| specs[..i].iter().all(|b| (&a.symbol, &a.venue) != (&b.symbol, &b.venue)))
     })
 }
 
@@ -304,26 +233,19 @@ fn body_strategy() -> impl Strategy<Value = Body> {
             | (if g { flags::GAP_BEFORE } else { 0 })
     });
     prop_oneof![
-        (1..=half, 1..=half, 0..=i64::MAX, 0..=i64::MAX).prop_map(
-            |(bid_px, spread, bid_qty, ask_qty)| Body::Quote {
-                bid_px,
-                spread,
-                bid_qty,
-                ask_qty
-            }
-        ),
+        (1..=half, 1..=half, 0..=i64::MAX, 0..=i64::MAX).prop_map(|(bid_px, spread, bid_qty, ask_qty)| Body::Quote {
+            bid_px,
+            spread,
+            bid_qty,
+            ask_qty
+        }),
         (
             1..=i64::MAX,
             1..=i64::MAX,
             prop::sample::select(vec![Aggressor::Unknown, Aggressor::Buy, Aggressor::Sell]),
             any::<u64>()
         )
-            .prop_map(|(px, qty, aggressor, trade_id)| Body::Trade {
-                px,
-                qty,
-                aggressor,
-                trade_id
-            }),
+            .prop_map(|(px, qty, aggressor, trade_id)| Body::Trade { px, qty, aggressor, trade_id }),
         (
             prop::sample::select(vec![BookSide::Bid, BookSide::Ask]),
             1..=i64::MAX,
@@ -331,30 +253,14 @@ fn body_strategy() -> impl Strategy<Value = Body> {
             any::<u64>(),
             flag_bits
         )
-            .prop_map(|(side, px, qty, update_id, flags)| Body::Level {
-                side,
-                px,
-                qty,
-                update_id,
-                flags
-            }),
+            .prop_map(|(side, px, qty, update_id, flags)| Body::Level { side, px, qty, update_id, flags }),
         any::<u64>().prop_map(|update_id| Body::Clear { update_id }),
     ]
 }
 
 fn record_gen_strategy() -> impl Strategy<Value = RecordGen> {
-    (
-        prop_oneof![Just(0u64), 0..1_000_000u64],
-        any::<Index>(),
-        prop_oneof![Just(0u64), any::<u64>()],
-        body_strategy(),
-    )
-        .prop_map(|(delta, instrument, ts_exchange, body)| RecordGen {
-            delta,
-            instrument,
-            ts_exchange,
-            body,
-        })
+    (prop_oneof![Just(0u64), 0..1_000_000u64], any::<Index>(), prop_oneof![Just(0u64), any::<u64>()], body_strategy())
+        .prop_map(|(delta, instrument, ts_exchange, body)| RecordGen { delta, instrument, ts_exchange, body })
 }
 
 fn build_records(start: u64, instruments: usize, gens: &[RecordGen]) -> Vec<RawRecord> {
@@ -365,33 +271,16 @@ fn build_records(start: u64, instruments: usize, gens: &[RecordGen]) -> Vec<RawR
             let id = InstrumentId(g.instrument.index(instruments) as u16);
             let (local, exch) = (UnixNanos(ts), UnixNanos(g.ts_exchange));
             match g.body {
-                Body::Quote {
-                    bid_px,
-                    spread,
-                    bid_qty,
-                    ask_qty,
-                } => Quote::new(
-                    id,
-                    local,
-                    exch,
-                    (Price(bid_px), Qty(bid_qty)),
-                    (Price(bid_px + spread), Qty(ask_qty)),
-                )
-                .into(),
-                Body::Trade {
-                    px,
-                    qty,
-                    aggressor,
-                    trade_id,
-                } => Trade::new(id, local, exch, Price(px), Qty(qty), aggressor, trade_id).into(),
-                Body::Level {
-                    side,
-                    px,
-                    qty,
-                    update_id,
-                    flags,
-                } => LevelUpdate::new(id, local, exch, side, Price(px), Qty(qty), update_id, flags)
-                    .into(),
+                Body::Quote { bid_px, spread, bid_qty, ask_qty } => {
+                    Quote::new(id, local, exch, (Price(bid_px), Qty(bid_qty)), (Price(bid_px + spread), Qty(ask_qty)))
+                        .into()
+                }
+                Body::Trade { px, qty, aggressor, trade_id } => {
+                    Trade::new(id, local, exch, Price(px), Qty(qty), aggressor, trade_id).into()
+                }
+                Body::Level { side, px, qty, update_id, flags } => {
+                    LevelUpdate::new(id, local, exch, side, Price(px), Qty(qty), update_id, flags).into()
+                }
                 Body::Clear { update_id } => BookClear::new(id, local, exch, update_id).into(),
             }
         })
@@ -399,8 +288,6 @@ fn build_records(start: u64, instruments: usize, gens: &[RecordGen]) -> Vec<RawR
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
-
     /// Whatever valid instruments and records go in come back out, byte for byte, with a header
     /// that summarises them correctly.
     #[test]
@@ -495,18 +382,12 @@ fn local_crc32_is_the_standard_one() {
 #[test]
 fn empty_tape_round_trips() {
     let dir = tempfile::tempdir().unwrap();
-    for (name, specs) in [
-        ("none.tape", vec![]),
-        ("one.tape", vec![spec("BTCUSDT", "binance")]),
-    ] {
+    for (name, specs) in [("none.tape", vec![]), ("one.tape", vec![spec("BTCUSDT", "binance")])] {
         let out = dir.path().join(name);
         let written = write_tape(&out, &specs, &[]);
         assert_eq!(written.records, 0);
         assert_eq!(written.bytes, fs::metadata(&out).unwrap().len());
-        assert_eq!(
-            written.bytes,
-            header::data_offset_for(DEFAULT_INSTRUMENT_CAPACITY)
-        );
+        assert_eq!(written.bytes, header::data_offset_for(DEFAULT_INSTRUMENT_CAPACITY));
 
         let tape = Tape::open(&out).unwrap();
         tape.verify().unwrap();
@@ -522,10 +403,7 @@ fn empty_tape_round_trips() {
         assert_eq!((h.min_ts_exchange, h.max_ts_exchange), (0, 0));
         assert_eq!(h.data_crc32, crc32(&[]));
         for e in tape.instrument_entries() {
-            assert_eq!(
-                (e.quotes, e.trades, e.level_updates, e.book_clears),
-                (0, 0, 0, 0)
-            );
+            assert_eq!((e.quotes, e.trades, e.level_updates, e.book_clears), (0, 0, 0, 0));
             assert_eq!((e.first_ts_local, e.last_ts_local), (0, 0));
         }
     }
@@ -544,29 +422,10 @@ fn sample_tape_round_trips_with_its_summary() {
     assert_eq!((h.first_ts_local, h.last_ts_local), (t0, t0 + 6_000));
     assert_eq!((h.min_ts_exchange, h.max_ts_exchange), (t0, t0 + 4_000));
     let e = tape.instrument_entries();
-    assert_eq!(
-        (
-            e[0].quotes,
-            e[0].trades,
-            e[0].level_updates,
-            e[0].book_clears
-        ),
-        (1, 2, 3, 1)
-    );
-    assert_eq!(
-        (
-            e[1].quotes,
-            e[1].trades,
-            e[1].level_updates,
-            e[1].book_clears
-        ),
-        (1, 1, 0, 1)
-    );
+    assert_eq!((e[0].quotes, e[0].trades, e[0].level_updates, e[0].book_clears), (1, 2, 3, 1));
+    assert_eq!((e[1].quotes, e[1].trades, e[1].level_updates, e[1].book_clears), (1, 1, 0, 1));
     assert_eq!((e[0].first_ts_local, e[0].last_ts_local), (t0, t0 + 5_000));
-    assert_eq!(
-        (e[1].first_ts_local, e[1].last_ts_local),
-        (t0 + 1_000, t0 + 6_000)
-    );
+    assert_eq!((e[1].first_ts_local, e[1].last_ts_local), (t0 + 1_000, t0 + 6_000));
 }
 
 #[test]
@@ -578,25 +437,16 @@ fn set_increments_changes_tick_and_lot_seen_by_the_reader() {
     let a = w.add_instrument(&specs[0]).unwrap();
     let b = w.add_instrument(&specs[1]).unwrap();
     let c = w.add_instrument(&spec("SOLUSDT", "binance")).unwrap();
-    w.set_increments(a, Price(5), Qty(1_000), true, false)
-        .unwrap();
+    w.set_increments(a, Price(5), Qty(1_000), true, false).unwrap();
     w.set_increments(b, Price(7), Qty(3), false, true).unwrap();
     w.set_increments(c, Price(11), Qty(13), true, true).unwrap();
     assert_eq!(w.instrument(a).unwrap().tick, Price(5));
     assert_eq!(w.instrument(a).unwrap().lot, Qty(1_000));
 
     // Refusals leave the increments alone.
-    assert!(matches!(
-        w.set_increments(a, Price(0), Qty(1), true, true),
-        Err(TapeError::Write { .. })
-    ));
-    assert!(matches!(
-        w.set_increments(a, Price(1), Qty(-1), true, true),
-        Err(TapeError::Write { .. })
-    ));
-    let err = w
-        .set_increments(InstrumentId(3), Price(1), Qty(1), false, false)
-        .unwrap_err();
+    assert!(matches!(w.set_increments(a, Price(0), Qty(1), true, true), Err(TapeError::Write { .. })));
+    assert!(matches!(w.set_increments(a, Price(1), Qty(-1), true, true), Err(TapeError::Write { .. })));
+    let err = w.set_increments(InstrumentId(3), Price(1), Qty(1), false, false).unwrap_err();
     assert!(matches!(err, TapeError::Write { .. }), "{err:?}");
     assert_names_path(&err, &out);
     w.finish().unwrap();
@@ -610,14 +460,8 @@ fn set_increments_changes_tick_and_lot_seen_by_the_reader() {
     // Everything else about the instruments is unchanged.
     assert_eq!(got[0].symbol, specs[0].symbol);
     assert_eq!(got[0].venue, specs[0].venue);
-    assert_eq!(
-        (got[0].price_scale, got[0].qty_scale),
-        (specs[0].price_scale, specs[0].qty_scale)
-    );
-    assert_eq!(
-        (got[1].price_scale, got[1].qty_scale),
-        (specs[1].price_scale, specs[1].qty_scale)
-    );
+    assert_eq!((got[0].price_scale, got[0].qty_scale), (specs[0].price_scale, specs[0].qty_scale));
+    assert_eq!((got[1].price_scale, got[1].qty_scale), (specs[1].price_scale, specs[1].qty_scale));
     let e = tape.instrument_entries();
     assert_eq!(e[0].flags, header::TICK_INFERRED);
     assert_eq!(e[1].flags, header::LOT_INFERRED);
@@ -633,9 +477,7 @@ fn missing_file_is_an_io_error_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("no-such.tape");
     let err = open_err(&path);
-    let TapeError::Io { path: p, source } = &err else {
-        panic!("expected Io, got {err:?}")
-    };
+    let TapeError::Io { path: p, source } = &err else { panic!("expected Io, got {err:?}") };
     assert_eq!(p, &path);
     assert_eq!(source.kind(), std::io::ErrorKind::NotFound);
 }
@@ -647,12 +489,12 @@ fn text_file_is_bad_magic() {
     for (name, text) in [
         ("long.csv", long.as_str()),
         ("short.csv", "ts,symbol,bid,ask\n1,2,3,4\n"),
+        // Eight bytes are enough to tell that the magic is wrong.
+        ("eight.txt", "KSTRTAP!"),
     ] {
         let path = file_with(dir.path(), name, text.as_bytes());
         let err = open_err(&path);
-        let TapeError::BadMagic { path: p } = &err else {
-            panic!("{name}: got {err:?}")
-        };
+        let TapeError::BadMagic { path: p } = &err else { panic!("{name}: got {err:?}") };
         assert_eq!(p, &path);
         assert!(err.to_string().contains("KSTRTAPE"), "{err}");
     }
@@ -662,31 +504,19 @@ fn text_file_is_bad_magic() {
 fn other_version_is_unsupported() {
     let dir = tempfile::tempdir().unwrap();
     let good = fs::read(sample_tape(dir.path(), "good.tape")).unwrap();
-    assert_eq!(
-        offset_of!(TapeHeader, version),
-        8,
-        "the version sits right after the magic"
-    );
+    assert_eq!(offset_of!(TapeHeader, version), 8, "the version sits right after the magic");
     assert_eq!(u32_at(&good, 8), header::VERSION);
     for found in [2u32, 0, u32::MAX] {
         let mut bytes = good.clone();
         put_u32(&mut bytes, 8, found);
         let path = file_with(dir.path(), "v.tape", &bytes);
         let err = open_err(&path);
-        let TapeError::UnsupportedVersion {
-            found: f,
-            supported,
-            ..
-        } = &err
-        else {
+        let TapeError::UnsupportedVersion { found: f, supported, .. } = &err else {
             panic!("version {found}: got {err:?}")
         };
         assert_eq!((*f, *supported), (found, header::VERSION));
         let msg = err.to_string();
-        assert!(
-            msg.contains(&found.to_string()) && msg.contains("version 1"),
-            "{msg}"
-        );
+        assert!(msg.contains(&found.to_string()) && msg.contains("version 1"), "{msg}");
     }
 }
 
@@ -700,23 +530,14 @@ fn cut_in_a_record_is_a_truncated_tail() {
         let cut = data + whole * RECORD_SIZE + rest;
         let path = file_with(dir.path(), "cut.tape", &good[..cut]);
         let err = open_err(&path);
-        let TapeError::TruncatedTail {
-            expected,
-            present,
-            partial,
-            ..
-        } = &err
-        else {
+        let TapeError::TruncatedTail { expected, present, partial, .. } = &err else {
             panic!("cut at {cut}: got {err:?}")
         };
         assert_eq!((*expected, *present), (10, whole as u64));
         let msg = err.to_string();
         assert!(msg.contains(&format!("record {whole} onwards")), "{msg}");
         if rest > 0 {
-            assert!(
-                partial.contains(&format!("{rest} bytes")),
-                "partial {partial:?}"
-            );
+            assert!(partial.contains(&format!("{rest} bytes")), "partial {partial:?}");
             assert!(msg.contains(&format!("{rest} bytes")), "{msg}");
         } else {
             assert!(partial.is_empty(), "partial {partial:?}");
@@ -744,12 +565,7 @@ fn file_shorter_than_the_header_is_a_truncated_header() {
     ] {
         let path = file_with(dir.path(), "short.tape", &good[..len as usize]);
         let err = open_err(&path);
-        let TapeError::TruncatedHeader {
-            len: l, needed: n, ..
-        } = &err
-        else {
-            panic!("{len} bytes: got {err:?}")
-        };
+        let TapeError::TruncatedHeader { len: l, needed: n, .. } = &err else { panic!("{len} bytes: got {err:?}") };
         assert_eq!((*l, *n), (len, needed), "{len} bytes");
     }
 }
@@ -759,25 +575,14 @@ fn flipped_record_byte_fails_the_data_checksum() {
     let dir = tempfile::tempdir().unwrap();
     let good = fs::read(sample_tape(dir.path(), "good.tape")).unwrap();
     let stored = u32_at(&good, offset_of!(TapeHeader, data_crc32));
-    for at in [
-        record_at(&good, 0),
-        record_at(&good, 4) + 30,
-        good.len() - 1,
-    ] {
+    for at in [record_at(&good, 0), record_at(&good, 4) + 30, good.len() - 1] {
         let mut bytes = good.clone();
         bytes[at] ^= 0x10;
         let path = file_with(dir.path(), "flip.tape", &bytes);
         let tape = Tape::open(&path).expect("open checks the header only");
         let err = tape.verify().unwrap_err();
         assert_names_path(&err, &path);
-        let TapeError::DataChecksum {
-            stored: s,
-            computed,
-            ..
-        } = &err
-        else {
-            panic!("byte {at}: got {err:?}")
-        };
+        let TapeError::DataChecksum { stored: s, computed, .. } = &err else { panic!("byte {at}: got {err:?}") };
         assert_eq!(*s, stored);
         assert_eq!(*computed, crc32(&bytes[data_offset_of(&bytes)..]));
         assert_ne!(*computed, stored);
@@ -804,9 +609,7 @@ fn flipped_header_or_table_byte_fails_the_header_checksum() {
         bytes[at] ^= 0x01;
         let path = file_with(dir.path(), "hdr.tape", &bytes);
         let err = open_err(&path);
-        let TapeError::CorruptHeader { what: w, .. } = &err else {
-            panic!("{what}: got {err:?}")
-        };
+        let TapeError::CorruptHeader { what: w, .. } = &err else { panic!("{what}: got {err:?}") };
         assert!(w.contains("checksum"), "{what}: {w}");
     }
 }
@@ -822,9 +625,7 @@ fn invalid_instrument_in_a_sealed_table_is_a_corrupt_header() {
     reseal(&mut bytes);
     let path = file_with(dir.path(), "spec.tape", &bytes);
     let err = open_err(&path);
-    let TapeError::CorruptHeader { what, .. } = &err else {
-        panic!("got {err:?}")
-    };
+    let TapeError::CorruptHeader { what, .. } = &err else { panic!("got {err:?}") };
     assert!(what.contains("instrument 1"), "{what}");
     // A zero tick on instrument 0.
     let mut bytes = good.clone();
@@ -832,9 +633,7 @@ fn invalid_instrument_in_a_sealed_table_is_a_corrupt_header() {
     reseal(&mut bytes);
     let path = file_with(dir.path(), "tick.tape", &bytes);
     let err = open_err(&path);
-    let TapeError::CorruptHeader { what, .. } = &err else {
-        panic!("got {err:?}")
-    };
+    let TapeError::CorruptHeader { what, .. } = &err else { panic!("got {err:?}") };
     assert!(what.contains("instrument 0"), "{what}");
 }
 
@@ -847,12 +646,7 @@ fn appended_bytes_are_trailing_bytes() {
         bytes.extend(std::iter::repeat_n(0xAB, extra));
         let path = file_with(dir.path(), "long.tape", &bytes);
         let err = open_err(&path);
-        let TapeError::TrailingBytes {
-            expected, extra: e, ..
-        } = &err
-        else {
-            panic!("{extra} extra: got {err:?}")
-        };
+        let TapeError::TrailingBytes { expected, extra: e, .. } = &err else { panic!("{extra} extra: got {err:?}") };
         assert_eq!((*expected, *e), (10, extra as u64));
     }
 }
@@ -879,14 +673,7 @@ fn verify_reports_the_bad_record_by_index() {
     let a = InstrumentId(0);
     let x = UnixNanos::UNKNOWN;
     let q = |k: usize, bid: (i64, i64), ask: (i64, i64)| -> RawRecord {
-        Quote::new(
-            a,
-            ts(k),
-            x,
-            (Price(bid.0), Qty(bid.1)),
-            (Price(ask.0), Qty(ask.1)),
-        )
-        .into()
+        Quote::new(a, ts(k), x, (Price(bid.0), Qty(bid.1)), (Price(ask.0), Qty(ask.1))).into()
     };
     let t = |k: usize, px: i64, qty: i64| -> RawRecord {
         Trade::new(a, ts(k), x, Price(px), Qty(qty), Aggressor::Buy, 1).into()
@@ -907,12 +694,7 @@ fn verify_reports_the_bad_record_by_index() {
         ("negative ask size", 7, q(7, (99, 1), (100, -1)), "negative"),
         ("zero trade size", 4, t(4, 100, 0), "non-positive"),
         ("negative trade price", 8, t(8, -5, 1), "non-positive"),
-        (
-            "trade aggressor 3",
-            6,
-            with_side(t(6, 100, 1), 3),
-            "aggressor",
-        ),
+        ("trade aggressor 3", 6, with_side(t(6, 100, 1), 3), "aggressor"),
         ("negative level size", 5, l(5, 100, -1, 0), "negative"),
         ("zero level price", 1, l(1, 0, 1, 0), "non-positive"),
         ("level side 0", 2, with_side(l(2, 100, 1, 0), 0), "side"),
@@ -923,18 +705,10 @@ fn verify_reports_the_bad_record_by_index() {
         let mut records = base.clone();
         records[index] = bad;
         let (_, err) = verify_err(dir.path(), &records);
-        let TapeError::BadRecord {
-            index: i, reason, ..
-        } = &err
-        else {
-            panic!("{what}: got {err:?}")
-        };
+        let TapeError::BadRecord { index: i, reason, .. } = &err else { panic!("{what}: got {err:?}") };
         assert_eq!(*i, index as u64, "{what}: {reason}");
         assert!(reason.contains(keyword), "{what}: {reason}");
-        assert!(
-            err.to_string().contains(&format!("record {index} ")),
-            "{what}: {err}"
-        );
+        assert!(err.to_string().contains(&format!("record {index} ")), "{what}: {err}");
     }
 }
 
@@ -948,10 +722,7 @@ fn verify_reports_the_first_of_several_bad_records() {
         records[k] = r;
     }
     let (_, err) = verify_err(dir.path(), &records);
-    assert!(
-        matches!(err, TapeError::BadRecord { index: 2, .. }),
-        "{err:?}"
-    );
+    assert!(matches!(err, TapeError::BadRecord { index: 2, .. }), "{err:?}");
 }
 
 #[test]
@@ -961,10 +732,7 @@ fn verify_reports_records_the_writer_would_refuse() {
     let good = fs::read(sample_tape(dir.path(), "good.tape")).unwrap();
     let mut untouched = good.clone();
     reseal(&mut untouched);
-    assert!(
-        untouched == good,
-        "reseal must reproduce the writer's checksums"
-    );
+    assert!(untouched == good, "reseal must reproduce the writer's checksums");
 
     type Patch = fn(&mut [u8], usize);
     let cases: [(&str, usize, Patch, &str); 5] = [
@@ -977,24 +745,13 @@ fn verify_reports_records_the_writer_would_refuse() {
             },
             "goes back",
         ),
-        (
-            "kind 0",
-            6,
-            |b, r| b[r + offset_of!(RecordHeader, kind)] = 0,
-            "unknown kind",
-        ),
-        (
-            "kind 5",
-            9,
-            |b, r| b[r + offset_of!(RecordHeader, kind)] = 5,
-            "unknown kind",
-        ),
+        ("kind 0", 6, |b, r| b[r + offset_of!(RecordHeader, kind)] = 0, "unknown kind"),
+        ("kind 5", 9, |b, r| b[r + offset_of!(RecordHeader, kind)] = 5, "unknown kind"),
         (
             "instrument 2 of 2",
             0,
             |b, r| {
-                b[r + offset_of!(RecordHeader, instrument)..][..2]
-                    .copy_from_slice(&2u16.to_le_bytes());
+                b[r + offset_of!(RecordHeader, instrument)..][..2].copy_from_slice(&2u16.to_le_bytes());
             },
             "instrument",
         ),
@@ -1016,12 +773,7 @@ fn verify_reports_records_the_writer_would_refuse() {
         let tape = Tape::open(&path).unwrap_or_else(|e| panic!("{what}: open: {e}"));
         let err = tape.verify().expect_err(what);
         assert_names_path(&err, &path);
-        let TapeError::BadRecord {
-            index: i, reason, ..
-        } = &err
-        else {
-            panic!("{what}: got {err:?}")
-        };
+        let TapeError::BadRecord { index: i, reason, .. } = &err else { panic!("{what}: got {err:?}") };
         assert_eq!(*i, index as u64, "{what}: {reason}");
         assert!(reason.contains(keyword), "{what}: {reason}");
     }
@@ -1033,10 +785,7 @@ fn verify_reports_records_the_writer_would_refuse() {
 
 fn expect_write_err<T: std::fmt::Debug>(result: Result<T, TapeError>, out: &Path, what: &str) {
     let err = result.expect_err(what);
-    assert!(
-        matches!(err, TapeError::Write { .. }),
-        "{what}: got {err:?}"
-    );
+    assert!(matches!(err, TapeError::Write { .. }), "{what}: got {err:?}");
     assert_names_path(&err, out);
 }
 
@@ -1045,35 +794,19 @@ fn writer_refuses_records_going_back_in_local_time() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("back.tape");
     let a = InstrumentId(0);
-    let quote = |ts: u64| {
-        Quote::new(
-            a,
-            UnixNanos(ts),
-            UnixNanos(ts),
-            (Price(1), Qty(1)),
-            (Price(2), Qty(1)),
-        )
-    };
+    let quote = |ts: u64| Quote::new(a, UnixNanos(ts), UnixNanos(ts), (Price(1), Qty(1)), (Price(2), Qty(1)));
 
     let mut w = TapeWriter::create(&out, 2).unwrap();
     w.add_instrument(&spec("BTCUSDT", "binance")).unwrap();
     w.write(quote(100)).unwrap();
     w.write(quote(100)).unwrap(); // equal times are in order
     expect_write_err(w.write(quote(99)), &out, "a record going back");
-    expect_write_err(
-        w.write(BookClear::new(a, UnixNanos(0), UnixNanos(0), 1)),
-        &out,
-        "ts 0",
-    );
+    expect_write_err(w.write(BookClear::new(a, UnixNanos(0), UnixNanos(0), 1)), &out, "ts 0");
     assert_eq!(w.records_written(), 2, "a refused record is not written");
     assert_eq!(w.last_ts_local(), Some(UnixNanos(100)));
     drop(w);
     assert!(!out.exists(), "a dropped writer leaves no tape");
-    assert!(
-        dir_names(dir.path()).is_empty(),
-        "left behind: {:?}",
-        dir_names(dir.path())
-    );
+    assert!(dir_names(dir.path()).is_empty(), "left behind: {:?}", dir_names(dir.path()));
 
     // Finishing after a refusal keeps only the accepted records.
     let mut w = TapeWriter::create(&out, 2).unwrap();
@@ -1086,10 +819,7 @@ fn writer_refuses_records_going_back_in_local_time() {
     tape.verify().unwrap();
     let ts: Vec<u64> = tape.records().iter().map(|r| r.header.ts_local.0).collect();
     assert_eq!(ts, [100, 150]);
-    assert_eq!(
-        (tape.header().first_ts_local, tape.header().last_ts_local),
-        (100, 150)
-    );
+    assert_eq!((tape.header().first_ts_local, tape.header().last_ts_local), (100, 150));
     assert_eq!(tape.instrument_entries()[0].quotes, 2);
 }
 
@@ -1103,11 +833,7 @@ fn writer_refuses_records_of_unknown_instruments_or_kinds() {
     w.add_instrument(&spec("BTCUSDT", "binance")).unwrap();
     w.write(clear(0)).unwrap();
     expect_write_err(w.write(clear(1)), &out, "instrument 1 of 1");
-    expect_write_err(
-        w.write(clear(3)),
-        &out,
-        "instrument 3 of 1 (within capacity)",
-    );
+    expect_write_err(w.write(clear(3)), &out, "instrument 3 of 1 (within capacity)");
     expect_write_err(w.write(clear(u16::MAX)), &out, "instrument 65535");
     for kind in [0u8, 5, 255] {
         let mut raw: RawRecord = clear(0).into();
@@ -1129,16 +855,9 @@ fn writer_refuses_more_instruments_than_capacity() {
     let out = dir.path().join("cap.tape");
     let mut w = TapeWriter::create(&out, 3).unwrap();
     for (i, sym) in ["A", "B", "C"].into_iter().enumerate() {
-        assert_eq!(
-            w.add_instrument(&spec(sym, "v")).unwrap(),
-            InstrumentId(i as u16)
-        );
+        assert_eq!(w.add_instrument(&spec(sym, "v")).unwrap(), InstrumentId(i as u16));
     }
-    expect_write_err(
-        w.add_instrument(&spec("D", "v")),
-        &out,
-        "a fourth instrument",
-    );
+    expect_write_err(w.add_instrument(&spec("D", "v")), &out, "a fourth instrument");
     assert!(w.instrument(InstrumentId(3)).is_none());
     w.finish().unwrap();
     let tape = Tape::open(&out).unwrap();
@@ -1164,10 +883,7 @@ fn writer_refuses_invalid_and_duplicate_specs() {
         ("non-ASCII symbol", with(|s| s.symbol = "BTC€".into())),
         ("space in venue", with(|s| s.venue = "bin ance".into())),
         ("16-byte venue", with(|s| s.venue = "v".repeat(16))),
-        (
-            "price scale above MAX_SCALE",
-            with(|s| s.price_scale = MAX_SCALE + 1),
-        ),
+        ("price scale above MAX_SCALE", with(|s| s.price_scale = MAX_SCALE + 1)),
         ("qty scale above MAX_SCALE", with(|s| s.qty_scale = u8::MAX)),
         ("tick 0", with(|s| s.tick = Price(0))),
         ("negative tick", with(|s| s.tick = Price(-10))),
@@ -1222,34 +938,15 @@ fn interrupted_write_leaves_nothing_behind() {
     // More than the writer's 1 MiB buffer, so that some records have reached the disk.
     for i in 0..20_000u64 {
         let ts = UnixNanos(1_000 + i);
-        w.write(Trade::new(
-            InstrumentId(0),
-            ts,
-            ts,
-            Price(10),
-            Qty(1),
-            Aggressor::Buy,
-            i,
-        ))
-        .unwrap();
+        w.write(Trade::new(InstrumentId(0), ts, ts, Price(10), Qty(1), Aggressor::Buy, i)).unwrap();
     }
-    assert!(
-        !out.exists(),
-        "the tape must not appear under its name before finish"
-    );
+    assert!(!out.exists(), "the tape must not appear under its name before finish");
     let partial = dir_names(dir.path());
     assert_eq!(partial.len(), 1, "{partial:?}");
-    assert!(
-        partial[0].starts_with(".out.tape.") && partial[0].ends_with(".partial"),
-        "{partial:?}"
-    );
+    assert!(partial[0].starts_with(".out.tape.") && partial[0].ends_with(".partial"), "{partial:?}");
     drop(w);
     assert!(!out.exists());
-    assert!(
-        dir_names(dir.path()).is_empty(),
-        "left behind: {:?}",
-        dir_names(dir.path())
-    );
+    assert!(dir_names(dir.path()).is_empty(), "left behind: {:?}", dir_names(dir.path()));
 }
 
 #[test]
@@ -1259,30 +956,22 @@ fn finishing_over_an_existing_tape_replaces_it_atomically() {
     let old_bytes = fs::read(&out).unwrap();
     let old_tape = Tape::open(&out).unwrap();
 
+    // The new tape has the same layout and more records, so that rewriting the old file in place
+    // (instead of renaming a new one over it) would show as changed records below.
     let new_spec = spec("SOLUSDT", "okx");
-    let mut w = TapeWriter::create(&out, 2).unwrap();
+    let mut w = TapeWriter::create(&out, DEFAULT_INSTRUMENT_CAPACITY).unwrap();
     w.add_instrument(&new_spec).unwrap();
-    let new_records: Vec<RawRecord> = (0..5u64)
+    let new_records: Vec<RawRecord> = (0..20u64)
         .map(|i| {
             let ts = UnixNanos(10 + i);
-            Quote::new(
-                InstrumentId(0),
-                ts,
-                ts,
-                (Price(100), Qty(1)),
-                (Price(101 + i as i64), Qty(2)),
-            )
-            .into()
+            Quote::new(InstrumentId(0), ts, ts, (Price(100), Qty(1)), (Price(101 + i as i64), Qty(2))).into()
         })
         .collect();
     for r in &new_records {
         w.write(*r).unwrap();
     }
     // Until finish, the old tape is intact under its name.
-    assert!(
-        fs::read(&out).unwrap() == old_bytes,
-        "the old tape changed before finish"
-    );
+    assert!(fs::read(&out).unwrap() == old_bytes, "the old tape changed before finish");
     let still_old = Tape::open(&out).unwrap();
     still_old.verify().unwrap();
     assert_eq!(still_old.len(), 10);
@@ -1300,4 +989,49 @@ fn finishing_over_an_existing_tape_replaces_it_atomically() {
     old_tape.verify().unwrap();
     assert_eq!(old_tape.records(), sample_records().as_slice());
     assert_eq!(old_tape.instruments(), sample_specs().as_slice());
+}
+
+// ------------------------------------------------------------------------------------------------
+// Regressions: engine bugs found while writing these tests
+// ------------------------------------------------------------------------------------------------
+
+#[test]
+fn instrument_ids_never_wrap_past_u16() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("wide.tape");
+    let count = u32::from(u16::MAX) + 2; // 65537: one more than a u16 id can name
+    let mut w = match TapeWriter::create(&out, count) {
+        Ok(w) => w,
+        Err(err) => {
+            // Refusing a capacity that ids cannot address is a fix.
+            assert!(matches!(err, TapeError::Write { .. }), "{err:?}");
+            return;
+        }
+    };
+    for i in 0..count {
+        match w.add_instrument(&spec(&format!("S{i}"), "v")) {
+            Ok(id) => assert_eq!(u32::from(id.0), i, "instrument {i} got another's id"),
+            Err(err) => {
+                // Refusing the instrument that has no id left is a fix too.
+                assert!(i > u32::from(u16::MAX), "instrument {i} refused: {err}");
+                assert!(matches!(err, TapeError::Write { .. }), "{err:?}");
+                return;
+            }
+        }
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn finished_tape_has_the_mode_of_an_ordinary_new_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let reference = file_with(dir.path(), "reference", b"x");
+    let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let out = sample_tape(dir.path(), "out.tape");
+    assert_eq!(
+        format!("{:o}", mode(&out)),
+        format!("{:o}", mode(&reference)),
+        "a finished tape should be created like any other file (mode 0666 less the umask)"
+    );
 }

@@ -15,4 +15,4 @@ pub mod writer;
 pub use error::TapeError;
 pub use reader::Tape;
 pub use record::{flags, BookClear, LevelUpdate, Quote, RawRecord, Record, RecordHeader, RecordKind, Trade, RECORD_SIZE};
-pub use writer::{TapeWriter, WrittenTape, DEFAULT_INSTRUMENT_CAPACITY};
+pub use writer::{TapeWriter, WrittenTape, DEFAULT_INSTRUMENT_CAPACITY, MAX_INSTRUMENTS};

@@ -17,6 +17,8 @@ use zerocopy::IntoBytes;
 
 /// Default room in the instrument table when the caller does not know how many will come.
 pub const DEFAULT_INSTRUMENT_CAPACITY: u32 = 64;
+/// Instrument ids are `u16`: a tape can name at most this many instruments.
+pub const MAX_INSTRUMENTS: u32 = 1 << 16;
 
 /// What was written, returned by [`TapeWriter::finish`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,9 +49,22 @@ impl TapeWriter {
         if name.is_empty() {
             return Err(TapeError::Write { path: out.into(), what: "the output path names no file".into() });
         }
-        let tmp = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .suffix(".partial")
+        if instrument_capacity > MAX_INSTRUMENTS {
+            return Err(TapeError::Write {
+                path: out.into(),
+                what: format!("room for {instrument_capacity} instruments asked, a tape holds at most {MAX_INSTRUMENTS}"),
+            });
+        }
+        let prefix = format!(".{name}.");
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&prefix).suffix(".partial");
+        // A tape is an ordinary output file: 0666 less the umask, not the 0600 of a private tempfile.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(std::fs::Permissions::from_mode(0o666));
+        }
+        let tmp = builder
             .tempfile_in(dir)
             .map_err(|e| TapeError::io(out, e))?;
         let capacity = instrument_capacity.max(1);
@@ -89,10 +104,11 @@ impl TapeWriter {
                 self.header.instrument_capacity
             )));
         }
-        if self.entries.iter().any(|e| e.spec().symbol == spec.symbol && e.spec().venue == spec.venue) {
+        let new = InstrumentEntry::from_spec(spec);
+        if self.entries.iter().any(|e| e.symbol == new.symbol && e.venue == new.venue) {
             return Err(self.err(format!("instrument {}@{} added twice", spec.symbol, spec.venue)));
         }
-        self.entries.push(InstrumentEntry::from_spec(spec));
+        self.entries.push(new);
         Ok(InstrumentId((self.entries.len() - 1) as u16))
     }
 
