@@ -58,9 +58,15 @@ fn tape_code(e: &TapeError) -> u8 {
 
 /// Prints the error chain and returns its exit code.
 pub fn report(err: &anyhow::Error) -> ExitCode {
-    eprintln!("error: {err}");
+    let mut shown = err.to_string();
+    eprintln!("error: {shown}");
     for cause in err.chain().skip(1) {
-        eprintln!("  caused by: {cause}");
+        let text = cause.to_string();
+        // Our errors already quote their source ("path: No such file…"); say each thing once.
+        if !shown.contains(&text) {
+            eprintln!("  caused by: {text}");
+            shown.push_str(&text);
+        }
     }
     ExitCode::from(code_for(err))
 }

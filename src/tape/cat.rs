@@ -15,10 +15,16 @@ pub struct CatArgs {
     /// Print at most this many records
     #[arg(long, short = 'n')]
     limit: Option<u64>,
+    /// Skip the checksum and record checks (they read the whole file once before printing)
+    #[arg(long)]
+    no_verify: bool,
 }
 
 pub fn run(args: CatArgs) -> anyhow::Result<()> {
     let tape = Tape::open(&args.tape)?;
+    if !args.no_verify {
+        tape.verify()?;
+    }
     let stdout = std::io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
     match write_csv(&tape, &mut out, &CatOptions { limit: args.limit }).and_then(|_| out.flush()) {

@@ -33,7 +33,11 @@ impl Tape {
     pub fn open(path: impl AsRef<Path>) -> Result<Tape, TapeError> {
         let path = path.as_ref().to_path_buf();
         let file = File::open(&path).map_err(|e| TapeError::io(&path, e))?;
-        let len = file.metadata().map_err(|e| TapeError::io(&path, e))?.len();
+        let meta = file.metadata().map_err(|e| TapeError::io(&path, e))?;
+        if !meta.is_file() {
+            return Err(TapeError::io(&path, std::io::Error::other("not a regular file (a directory?); give the path of a .tape file")));
+        }
+        let len = meta.len();
         if len < header::HEADER_SIZE as u64 {
             if len >= 8 && !starts_with_magic(&file) {
                 return Err(TapeError::BadMagic { path });

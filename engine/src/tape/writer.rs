@@ -134,6 +134,24 @@ impl TapeWriter {
         Ok(())
     }
 
+    /// Sets an instrument's decimals. Only allowed while none of its records carries a price or a
+    /// size (a book-clear record does not), since those would change meaning.
+    pub fn set_scales(&mut self, id: InstrumentId, price_scale: u8, qty_scale: u8) -> Result<(), TapeError> {
+        let out = self.out.clone();
+        let entry = self
+            .entries
+            .get_mut(id.index())
+            .ok_or_else(|| TapeError::Write { path: out.clone(), what: format!("no instrument {}", id.0) })?;
+        if entry.quotes + entry.trades + entry.level_updates > 0 {
+            return Err(TapeError::Write { path: out, what: "decimals changed after prices were written".into() });
+        }
+        let mut spec = entry.spec();
+        (spec.price_scale, spec.qty_scale) = (price_scale, qty_scale);
+        spec.validate().map_err(|e| TapeError::Write { path: out, what: e.to_string() })?;
+        (entry.price_scale, entry.qty_scale) = (price_scale, qty_scale);
+        Ok(())
+    }
+
     /// Local time of the last record written, if any: records must not go back in local time.
     pub fn last_ts_local(&self) -> Option<UnixNanos> {
         (self.header.record_count > 0).then_some(UnixNanos(self.header.last_ts_local))

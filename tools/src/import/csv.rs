@@ -21,7 +21,7 @@
 //! market data); surrounding spaces and double quotes are stripped.
 
 use super::error::{ImportError, Issue, Location, Policy};
-use super::sink::{decimals, parse_px, parse_qty, LevelChange, Sink};
+use super::sink::{parse_px, parse_qty, LevelChange, Sink};
 use super::source::{LineSource, Next};
 use super::timestamp::TsNormalizer;
 use super::{ImportOptions, ImportStats};
@@ -44,15 +44,15 @@ impl Columns {
         let mut cols = Columns::default();
         for (i, name) in header.split(',').map(clean).enumerate() {
             let Some(k) = COLUMNS.iter().position(|c| *c == name) else {
-                return Err(Issue::Malformed(format!("unknown column '{name}' in the header row; the columns are: {}", COLUMNS.join(", "))));
+                return Err(Issue::BadHeader(format!("unknown column '{name}'; the columns are: {}", COLUMNS.join(", "))));
             };
             if cols.pos[k].replace(i).is_some() {
-                return Err(Issue::Malformed(format!("column '{name}' appears twice in the header row")));
+                return Err(Issue::BadHeader(format!("column '{name}' appears twice")));
             }
         }
         for required in ["ts_local", "symbol", "kind"] {
             if cols.pos[col(required)].is_none() {
-                return Err(Issue::Malformed(format!("the header row has no '{required}' column (is the first row a header?)")));
+                return Err(Issue::BadHeader(format!("no '{required}' column (is the first row a header?)")));
             }
         }
         Ok(cols)
@@ -286,17 +286,19 @@ impl<'a> Csv<'a> {
 
     fn instrument(&mut self, symbol: &str, venue: &str, sample: &[&str], sample_qty: &[&str]) -> Result<InstrumentId, Step> {
         let key = (symbol.to_owned(), venue.to_owned());
-        if let Some(&id) = self.instruments.get(&key) {
-            return Ok(id);
-        }
-        let price_scale = self.opts.price_decimals.unwrap_or_else(|| sample.iter().map(|s| decimals(s)).max().unwrap_or(8));
-        let qty_scale = self.opts.qty_decimals.unwrap_or_else(|| sample_qty.iter().map(|s| decimals(s)).max().unwrap_or(8));
-        let spec = InstrumentSpec { symbol: key.0.clone(), venue: key.1.clone(), price_scale, qty_scale, tick: Price(1), lot: Qty(1) };
-        if let Err(e) = spec.validate() {
-            return Err(Issue::Malformed(e.to_string()).into());
-        }
-        let id = self.sink.add_instrument(spec).map_err(Step::Fatal)?;
-        self.instruments.insert(key, id);
+        let id = match self.instruments.get(&key) {
+            Some(&id) => id,
+            None => {
+                let spec = InstrumentSpec { symbol: key.0.clone(), venue: key.1.clone(), price_scale: 0, qty_scale: 0, tick: Price(1), lot: Qty(1) };
+                if let Err(e) = spec.validate() {
+                    return Err(Issue::Malformed(e.to_string()).into());
+                }
+                let id = self.sink.add_instrument(symbol, venue).map_err(Step::Fatal)?;
+                self.instruments.insert(key, id);
+                id
+            }
+        };
+        self.sink.settle_scales(id, sample, sample_qty).map_err(Step::Fatal)?;
         Ok(id)
     }
 

@@ -20,7 +20,11 @@ pub struct Location {
 
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.file.display(), self.line)
+        // Line 0 means the file as a whole.
+        match self.line {
+            0 => write!(f, "{}", self.file.display()),
+            line => write!(f, "{}:{line}", self.file.display()),
+        }
     }
 }
 
@@ -45,6 +49,10 @@ pub enum Issue {
     NoSnapshot { symbol: String, count: u64 },
     #[error("the input ends early: {0}")]
     Truncated(String),
+    #[error("bad CSV header row: {0}")]
+    BadHeader(String),
+    #[error("the inputs hold no market data: nothing to import")]
+    NoData,
 }
 
 impl Issue {
@@ -60,6 +68,8 @@ impl Issue {
             Issue::InvalidValue { .. } => "invalid_value",
             Issue::NoSnapshot { .. } => "no_snapshot",
             Issue::Truncated(_) => "truncated_input",
+            Issue::BadHeader(_) => "bad_header",
+            Issue::NoData => "no_data",
         }
     }
 
@@ -72,9 +82,14 @@ impl Issue {
             Issue::SequenceGap { .. } => "updates were lost in the capture; pass --lenient to mark the gap on the tape and continue",
             Issue::CrossedBook { .. } => "the capture is inconsistent here; pass --lenient to count crossed books and continue",
             Issue::CrossedQuote { .. } => "pass --lenient to drop crossed quotes and count them",
+            Issue::InvalidValue { field: "local timestamp", .. } => {
+                "local timestamps must be integers since the epoch in one unit per file; pass --ts-unit ns|us|ms if detection guessed wrong, or --lenient to skip the line"
+            }
             Issue::InvalidValue { .. } => "fix the value, set --price-decimals/--qty-decimals if the precision is finer, or pass --lenient to skip the line",
             Issue::NoSnapshot { .. } => "import the capture file that holds the REST snapshot together with this one (in time order), or pass --lenient to drop the depth updates",
             Issue::Truncated(_) => "re-copy the file; pass --lenient to keep the lines read before the cut",
+            Issue::BadHeader(_) => "fix the header row (it names the columns and cannot be skipped, even with --lenient); see the README for the columns",
+            Issue::NoData => "check that these are the right files and the right --format",
         }
     }
 }

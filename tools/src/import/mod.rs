@@ -133,11 +133,16 @@ pub fn import(
         return Err(ImportError::Usage(format!("{}: the output is also an input; choose another --out", out.display())));
     }
     let writer = TapeWriter::create(out, opts.instrument_capacity)?;
-    let sink = Sink::new(writer, opts.increments.clone());
+    let sink = Sink::new(writer, opts.increments.clone(), opts.price_decimals, opts.qty_decimals);
     let (sink, policy, stats) = match format {
         Format::Binance => binance::Binance::new(opts, sink).run(&mut source, progress)?,
         Format::Csv => csv::Csv::new(opts, sink).run(&mut source, progress)?,
     };
+    if sink.records() == 0 {
+        // An empty tape is never what was meant: a wrong --format, empty files, or every line skipped.
+        let at = Location { file: std::sync::Arc::from(inputs[0].as_path()), line: 0 };
+        return Err(ImportError::Data { at, issue: Issue::NoData });
+    }
     let (tape, instruments) = sink.finish()?;
     Ok(ImportReport { tape, instruments, stats, issues: policy.skipped })
 }

@@ -16,6 +16,8 @@ struct Instrument {
     qty_gcd: i64,
     tick_given: bool,
     lot_given: bool,
+    /// Decimals fixed (by option, or by the first message that carried numbers).
+    scales_settled: bool,
 }
 
 /// Tick and lot given on the command line, as decimal strings (parsed at each instrument's scale).
@@ -39,6 +41,8 @@ pub struct Sink {
     instruments: Vec<Instrument>,
     last_ts: u64,
     increments: Increments,
+    price_decimals: Option<u8>,
+    qty_decimals: Option<u8>,
 }
 
 /// Number of decimals in a decimal string ("61659.70" → 2), capped at the format's maximum.
@@ -77,13 +81,52 @@ fn gcd(a: i64, b: i64) -> i64 {
 }
 
 impl Sink {
-    pub fn new(writer: TapeWriter, increments: Increments) -> Self {
-        Sink { writer, instruments: Vec::new(), last_ts: 0, increments }
+    pub fn new(writer: TapeWriter, increments: Increments, price_decimals: Option<u8>, qty_decimals: Option<u8>) -> Self {
+        Sink { writer, instruments: Vec::new(), last_ts: 0, increments, price_decimals, qty_decimals }
     }
 
-    /// Registers an instrument; the tick and lot given on the command line apply to it, otherwise
-    /// they are inferred from the data when the tape is finished.
-    pub fn add_instrument(&mut self, mut spec: InstrumentSpec) -> Result<InstrumentId, ImportError> {
+    /// Registers an instrument. Its decimals come from the options, or else from the first message
+    /// that carries numbers ([`Sink::settle_scales`]); a leading book-clear or empty diff does not
+    /// decide them.
+    pub fn add_instrument(&mut self, symbol: &str, venue: &str) -> Result<InstrumentId, ImportError> {
+        let (ps, qs) = (self.price_decimals.unwrap_or(8), self.qty_decimals.unwrap_or(8));
+        let spec = InstrumentSpec { symbol: symbol.into(), venue: venue.into(), price_scale: ps, qty_scale: qs, tick: Price(1), lot: Qty(1) };
+        spec.validate().map_err(|e| ImportError::Usage(e.to_string()))?;
+        let id = self.writer.add_instrument(&spec)?;
+        self.instruments.push(Instrument {
+            spec,
+            book: L2Book::with_capacity(1024),
+            px_gcd: 0,
+            qty_gcd: 0,
+            tick_given: false,
+            lot_given: false,
+            scales_settled: false,
+        });
+        if self.price_decimals.is_some() && self.qty_decimals.is_some() {
+            self.settle_scales(id, &[], &[])?;
+        }
+        Ok(id)
+    }
+
+    /// Fixes the instrument's decimals from the numbers of the first message that has some (the
+    /// most decimals among them), unless given as options, and applies --tick / --lot at that scale.
+    pub fn settle_scales(&mut self, id: InstrumentId, prices: &[&str], qtys: &[&str]) -> Result<(), ImportError> {
+        let inst = &self.instruments[id.index()];
+        if inst.scales_settled {
+            return Ok(());
+        }
+        let ps = match self.price_decimals {
+            Some(d) => d,
+            None if prices.is_empty() => return Ok(()),
+            None => prices.iter().map(|s| decimals(s)).max().unwrap_or(8),
+        };
+        let qs = match self.qty_decimals {
+            Some(d) => d,
+            None if qtys.is_empty() => return Ok(()),
+            None => qtys.iter().map(|s| decimals(s)).max().unwrap_or(8),
+        };
+        self.writer.set_scales(id, ps, qs)?;
+        let mut spec = InstrumentSpec { price_scale: ps, qty_scale: qs, ..inst.spec.clone() };
         let parse = |text: &Option<String>, scale: u8, what: &str| -> Result<Option<i64>, ImportError> {
             let Some(text) = text else { return Ok(None) };
             match parse_fixed(text, scale) {
@@ -100,16 +143,17 @@ impl Sink {
         if let Some(l) = lot {
             spec.lot = Qty(l);
         }
-        let id = self.writer.add_instrument(&spec)?;
-        self.instruments.push(Instrument {
-            spec,
-            book: L2Book::with_capacity(1024),
-            px_gcd: 0,
-            qty_gcd: 0,
-            tick_given: tick.is_some(),
-            lot_given: lot.is_some(),
-        });
-        Ok(id)
+        self.writer.set_increments(id, spec.tick, spec.lot, tick.is_none(), lot.is_none())?;
+        let inst = &mut self.instruments[id.index()];
+        inst.spec = spec;
+        inst.tick_given = tick.is_some();
+        inst.lot_given = lot.is_some();
+        inst.scales_settled = true;
+        Ok(())
+    }
+
+    pub fn records(&self) -> u64 {
+        self.writer.records_written()
     }
 
     pub fn spec(&self, id: InstrumentId) -> &InstrumentSpec {

@@ -4,7 +4,7 @@
 
 use kestrel_engine::book::L2Book;
 use kestrel_engine::tape::{flags, header, Record, Tape};
-use kestrel_engine::types::{Aggressor, Fixed, InstrumentSpec};
+use kestrel_engine::types::{Aggressor, Fixed, InstrumentSpec, Price, Qty};
 use serde::Serialize;
 
 /// An exact decimal of any size, printed at a fixed number of decimals.
@@ -270,8 +270,14 @@ impl TapeStats {
             counts.snapshots += s.counts.snapshots;
             counts.depth_batches += s.counts.depth_batches;
         }
+        // A tape without instruments (made through the library; imports refuse to write one) is
+        // summarised as empty rather than refused.
+        let empty = (instruments.is_empty() && focus.is_none()).then(|| {
+            let spec = InstrumentSpec { symbol: String::new(), venue: String::new(), price_scale: 0, qty_scale: 0, tick: Price(1), lot: Qty(1) };
+            Acc::new(spec).finish(0, 0)
+        });
         let chosen = match focus {
-            None => instruments.first(),
+            None => instruments.first().or(empty.as_ref()),
             Some(sym) => instruments.iter().find(|s| s.symbol == sym),
         };
         let Some(chosen) = chosen.cloned() else {

@@ -6,12 +6,12 @@ mod depth_sync;
 mod message;
 
 use super::error::{ImportError, Issue, Location, Policy};
-use super::sink::{decimals, parse_px, parse_qty, LevelChange, Sink};
+use super::sink::{parse_px, parse_qty, LevelChange, Sink};
 use super::source::{LineSource, Next};
 use super::timestamp::TsNormalizer;
 use super::{ImportOptions, ImportStats};
 use depth_sync::{judge, Diff, SyncState, Verdict};
-use kestrel_engine::types::{Aggressor, BookSide, InstrumentId, InstrumentSpec, Price, Qty, UnixNanos};
+use kestrel_engine::types::{Aggressor, BookSide, InstrumentId, UnixNanos};
 use message::{classify, exchange_ms, BookTicker, DepthUpdate, Envelope, PxQty, Snapshot, StreamKind, TradeMsg};
 use std::collections::HashMap;
 
@@ -106,9 +106,11 @@ impl<'a> Binance<'a> {
     /// to skip or stop on; issues found while applying it (gaps, crossed books) go through the
     /// policy here, since the line's records are kept.
     fn line(&mut self, text: &str, at: &Location) -> Result<(), Step> {
-        let (ts_text, json) = text
-            .split_once(' ')
-            .ok_or_else(|| Issue::Malformed("expected '<local_timestamp> <json>'".into()))?;
+        let shape = || Issue::Malformed("expected '<local_timestamp> <json>'".into());
+        let (ts_text, json) = text.split_once(' ').ok_or_else(shape)?;
+        if ts_text.is_empty() || !ts_text.bytes().all(|b| b.is_ascii_digit()) || !json.trim_start().starts_with('{') {
+            return Err(shape().into());
+        }
         let local = self.ts.to_nanos(ts_text)?;
         if local < self.last_local {
             return Err(Issue::OutOfOrder { ts: local, prev: self.last_local }.into());
@@ -152,13 +154,12 @@ impl<'a> Binance<'a> {
     /// decimals that message carries.
     fn symbol(&mut self, symbol: &str, futures: bool, sample: &[&str], sample_qty: &[&str]) -> Result<&mut Symbol, Step> {
         if !self.symbols.contains_key(symbol) {
-            let price_scale = self.opts.price_decimals.unwrap_or_else(|| sample.iter().map(|s| decimals(s)).max().unwrap_or(8));
-            let qty_scale = self.opts.qty_decimals.unwrap_or_else(|| sample_qty.iter().map(|s| decimals(s)).max().unwrap_or(8));
             let venue = self.opts.venue.clone().unwrap_or_else(|| if futures { "BINANCE-USDM".into() } else { "BINANCE".into() });
-            let spec = InstrumentSpec { symbol: symbol.to_owned(), venue, price_scale, qty_scale, tick: Price(1), lot: Qty(1) };
-            let id = self.sink.add_instrument(spec).map_err(Step::Fatal)?;
+            let id = self.sink.add_instrument(symbol, &venue).map_err(Step::Fatal)?;
             self.symbols.insert(symbol.to_owned(), Symbol { id, futures, sync: SyncState::Waiting(Vec::new()), gap_pending: false });
         }
+        let id = self.symbols[symbol].id;
+        self.sink.settle_scales(id, sample, sample_qty).map_err(Step::Fatal)?;
         Ok(self.symbols.get_mut(symbol).expect("inserted above"))
     }
 
