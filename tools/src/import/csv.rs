@@ -20,11 +20,10 @@
 //! Rows must be in non-decreasing `ts_local`. Fields must not contain commas (no quoting needed for
 //! market data); surrounding spaces and double quotes are stripped.
 
-use super::error::{ImportError, Issue, Location, Policy};
+use super::error::{ImportError, Issue, Location};
 use super::sink::{parse_px, parse_qty, LevelChange, Sink};
-use super::source::{LineSource, Next};
-use super::timestamp::TsNormalizer;
-use super::{ImportOptions, ImportStats};
+use super::driver::{Common, LineFormat, Step};
+use super::ImportOptions;
 use kestrel_engine::types::{Aggressor, BookSide, InstrumentId, InstrumentSpec, Price, Qty, UnixNanos};
 use std::collections::HashMap;
 
@@ -103,107 +102,61 @@ struct Batch {
 
 pub(super) struct Csv<'a> {
     opts: &'a ImportOptions,
-    sink: Sink,
-    policy: Policy,
-    stats: ImportStats,
+    c: Common,
     instruments: HashMap<(String, String), InstrumentId>,
-    ts: TsNormalizer,
-    last_local: u64,
+    /// The current file's header; every file starts with its own.
+    cols: Option<Columns>,
     batch: Option<Batch>,
 }
 
-enum Step {
-    Issue(Issue),
-    Fatal(ImportError),
-}
+impl LineFormat for Csv<'_> {
+    fn common(&mut self) -> &mut Common {
+        &mut self.c
+    }
 
-impl From<Issue> for Step {
-    fn from(issue: Issue) -> Self {
-        Step::Issue(issue)
+    fn line(&mut self, text: &str, at: &Location) -> Result<(), Step> {
+        if text.starts_with('#') {
+            return Ok(());
+        }
+        let Some(cols) = self.cols.take() else {
+            // Without a header nothing in this file can be read: never skippable.
+            let cols = Columns::parse(text).map_err(|issue| Step::Fatal(ImportError::Data { at: at.clone(), issue }))?;
+            self.cols = Some(cols);
+            return Ok(());
+        };
+        let result = self.row(&cols, text, at);
+        self.cols = Some(cols);
+        result
+    }
+
+    fn end_file(&mut self) -> Result<(), ImportError> {
+        self.cols = None;
+        self.flush()
+    }
+
+    fn end_input(&mut self) -> Result<(), ImportError> {
+        self.flush()
     }
 }
 
 impl<'a> Csv<'a> {
     pub(super) fn new(opts: &'a ImportOptions, sink: Sink) -> Self {
-        Csv {
-            opts,
-            sink,
-            policy: Policy::new(opts.lenient),
-            stats: ImportStats::default(),
-            instruments: HashMap::new(),
-            ts: TsNormalizer::new(opts.ts_unit),
-            last_local: 0,
-            batch: None,
-        }
+        Csv { opts, c: Common::new(opts, sink), instruments: HashMap::new(), cols: None, batch: None }
     }
 
-    pub(super) fn run(mut self, source: &mut LineSource, progress: &mut dyn FnMut(u64, u64)) -> Result<(Sink, Policy, ImportStats), ImportError> {
-        let mut cols: Option<Columns> = None;
-        loop {
-            if self.stats.lines.is_multiple_of(8192) {
-                let (done, total) = source.progress();
-                progress(done, total);
-            }
-            let line = match source.next_line() {
-                Ok(Next::Line(line)) => line,
-                Ok(Next::EndOfFile { path }) => {
-                    self.flush()?;
-                    self.stats.end_file(path, self.ts.unit());
-                    self.ts.reset();
-                    cols = None; // every file starts with its own header row
-                    continue;
-                }
-                Ok(Next::Done) => break,
-                Err(ImportError::Data { at, issue }) => {
-                    self.policy.handle(&at, issue)?;
-                    self.stats.end_file(&at.file, self.ts.unit());
-                    self.ts.reset();
-                    cols = None;
-                    continue;
-                }
-                Err(e) => return Err(e),
-            };
-            self.stats.lines += 1;
-            let text = line.text;
-            if text.trim().is_empty() || text.starts_with('#') {
-                continue;
-            }
-            let at = line.at;
-            let Some(c) = &cols else {
-                match Columns::parse(text) {
-                    Ok(c) => cols = Some(c),
-                    // Without a header nothing in this file can be read: never skippable.
-                    Err(issue) => return Err(ImportError::Data { at, issue }),
-                }
-                continue;
-            };
-            if let Err(step) = self.row(c, text, &at) {
-                self.stop(&at, step)?;
-            }
-        }
-        self.flush()?;
-        let (done, total) = source.progress();
-        progress(done, total);
-        Ok((self.sink, self.policy, self.stats))
-    }
-
-    /// Hands an issue to the policy (skip or stop); fatal errors stop.
-    fn stop(&mut self, at: &Location, step: Step) -> Result<(), ImportError> {
-        match step {
-            Step::Fatal(e) => Err(e),
-            Step::Issue(issue) => self.policy.handle(at, issue),
-        }
+    pub(super) fn into_parts(self) -> Common {
+        self.c
     }
 
     fn row(&mut self, cols: &Columns, text: &str, at: &Location) -> Result<(), Step> {
         let row = Row { fields: text.split(',').collect() };
-        let local = self.ts.to_nanos(row.need(cols, "ts_local", "any")?)?;
-        if local < self.last_local {
-            return Err(Issue::OutOfOrder { ts: local, prev: self.last_local }.into());
+        let local = self.c.ts.to_nanos(row.need(cols, "ts_local", "any")?)?;
+        if local < self.c.last_local {
+            return Err(Issue::OutOfOrder { ts: local, prev: self.c.last_local }.into());
         }
         let exchange = match row.get(cols, "ts_exchange") {
             "" => UnixNanos::UNKNOWN,
-            t => UnixNanos(self.ts.to_nanos(t)?),
+            t => UnixNanos(self.c.ts.to_nanos(t)?),
         };
         let kind = row.need(cols, "kind", "any")?;
         let symbol = row.need(cols, "symbol", "any")?;
@@ -219,7 +172,7 @@ impl<'a> Csv<'a> {
         let update_id = parse_id(row.get(cols, "update_id"), "update_id")?;
         match kind {
             "level" => {
-                let spec = self.sink.spec(id);
+                let spec = self.c.sink.spec(id);
                 let side = match row.need(cols, "side", kind)? {
                     "bid" => BookSide::Bid,
                     "ask" => BookSide::Ask,
@@ -232,7 +185,7 @@ impl<'a> Csv<'a> {
                 if !same_batch {
                     self.flush_step()?;
                 }
-                self.last_local = local.0;
+                self.c.last_local = local.0;
                 let batch = self.batch.get_or_insert_with(|| Batch {
                     id,
                     ts_local: local,
@@ -245,7 +198,7 @@ impl<'a> Csv<'a> {
                 });
                 batch.changes.push(change);
                 batch.update_id = update_id;
-                self.stats.count("level");
+                self.c.stats.count("level");
                 if end || !cols.has("flags") {
                     self.flush_step()?;
                 }
@@ -254,12 +207,12 @@ impl<'a> Csv<'a> {
             "quote" | "trade" | "clear" => self.flush_step()?,
             other => return Err(Issue::Malformed(format!("unknown kind '{other}': use quote, trade, level or clear")).into()),
         }
-        let spec = self.sink.spec(id);
+        let spec = self.c.sink.spec(id);
         match kind {
             "quote" => {
                 let bid = (parse_px(spec, "bid_px", row.need(cols, "bid_px", kind)?)?, parse_qty(spec, "bid_qty", row.need(cols, "bid_qty", kind)?, true)?);
                 let ask = (parse_px(spec, "ask_px", row.need(cols, "ask_px", kind)?)?, parse_qty(spec, "ask_qty", row.need(cols, "ask_qty", kind)?, true)?);
-                self.sink.quote(id, local, exchange, bid, ask).map_err(Step::Fatal)??;
+                self.c.sink.quote(id, local, exchange, bid, ask).map_err(Step::Fatal)??;
             }
             "trade" => {
                 let px = parse_px(spec, "price", row.need(cols, "price", kind)?)?;
@@ -271,12 +224,12 @@ impl<'a> Csv<'a> {
                     other => return Err(invalid_side(other, "buy, sell or unknown").into()),
                 };
                 let trade_id = parse_id(row.get(cols, "trade_id"), "trade_id")?;
-                self.sink.trade(id, local, exchange, px, qty, aggressor, trade_id).map_err(Step::Fatal)??;
+                self.c.sink.trade(id, local, exchange, px, qty, aggressor, trade_id).map_err(Step::Fatal)??;
             }
-            _ => self.sink.clear(id, local, exchange, update_id).map_err(Step::Fatal)?,
+            _ => self.c.sink.clear(id, local, exchange, update_id).map_err(Step::Fatal)?,
         }
-        self.last_local = local.0;
-        self.stats.count(match kind {
+        self.c.last_local = local.0;
+        self.c.stats.count(match kind {
             "quote" => "quote",
             "trade" => "trade",
             _ => "clear",
@@ -293,12 +246,12 @@ impl<'a> Csv<'a> {
                 if let Err(e) = spec.validate() {
                     return Err(Issue::Malformed(e.to_string()).into());
                 }
-                let id = self.sink.add_instrument(symbol, venue).map_err(Step::Fatal)?;
+                let id = self.c.sink.add_instrument(symbol, venue).map_err(Step::Fatal)?;
                 self.instruments.insert(key, id);
                 id
             }
         };
-        self.sink.settle_scales(id, sample, sample_qty).map_err(Step::Fatal)?;
+        self.c.sink.settle_scales(id, sample, sample_qty).map_err(Step::Fatal)?;
         Ok(id)
     }
 
@@ -310,10 +263,10 @@ impl<'a> Csv<'a> {
     /// batch's first row.
     fn flush(&mut self) -> Result<(), ImportError> {
         let Some(b) = self.batch.take() else { return Ok(()) };
-        let outcome = self.sink.levels(b.id, b.ts_local, b.ts_exchange, &b.changes, b.update_id, b.snapshot, b.gap)?;
+        let outcome = self.c.sink.levels(b.id, b.ts_local, b.ts_exchange, &b.changes, b.update_id, b.snapshot, b.gap)?;
         if let Err(issue) = outcome {
-            self.stats.crossed_books += 1;
-            self.policy.handle(&b.at, issue)?;
+            self.c.stats.crossed_books += 1;
+            self.c.policy.handle(&b.at, issue)?;
         }
         Ok(())
     }

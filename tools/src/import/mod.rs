@@ -7,6 +7,7 @@
 
 mod binance;
 mod csv;
+mod driver;
 pub mod error;
 mod sink;
 mod source;
@@ -134,10 +135,19 @@ pub fn import(
     }
     let writer = TapeWriter::create(out, opts.instrument_capacity)?;
     let sink = Sink::new(writer, opts.increments.clone(), opts.price_decimals, opts.qty_decimals);
-    let (sink, policy, stats) = match format {
-        Format::Binance => binance::Binance::new(opts, sink).run(&mut source, progress)?,
-        Format::Csv => csv::Csv::new(opts, sink).run(&mut source, progress)?,
+    let common = match format {
+        Format::Binance => {
+            let mut f = binance::Binance::new(opts, sink);
+            driver::drive(&mut f, &mut source, progress)?;
+            f.into_parts()
+        }
+        Format::Csv => {
+            let mut f = csv::Csv::new(opts, sink);
+            driver::drive(&mut f, &mut source, progress)?;
+            f.into_parts()
+        }
     };
+    let driver::Common { sink, policy, stats, .. } = common;
     if sink.records() == 0 {
         // An empty tape is never what was meant: a wrong --format, empty files, or every line skipped.
         let at = Location { file: std::sync::Arc::from(inputs[0].as_path()), line: 0 };

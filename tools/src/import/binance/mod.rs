@@ -5,11 +5,10 @@
 mod depth_sync;
 mod message;
 
-use super::error::{ImportError, Issue, Location, Policy};
+use super::error::{ImportError, Issue, Location};
 use super::sink::{parse_px, parse_qty, LevelChange, Sink};
-use super::source::{LineSource, Next};
-use super::timestamp::TsNormalizer;
-use super::{ImportOptions, ImportStats};
+use super::driver::{Common, LineFormat, Step};
+use super::ImportOptions;
 use depth_sync::{judge, Diff, SyncState, Verdict};
 use kestrel_engine::types::{Aggressor, BookSide, InstrumentId, UnixNanos};
 use message::{classify, exchange_ms, BookTicker, DepthUpdate, Envelope, PxQty, Snapshot, StreamKind, TradeMsg};
@@ -25,12 +24,8 @@ struct Symbol {
 /// Drives one import: lines in, records out.
 pub(super) struct Binance<'a> {
     opts: &'a ImportOptions,
-    sink: Sink,
-    policy: Policy,
-    stats: ImportStats,
+    c: Common,
     symbols: HashMap<String, Symbol>,
-    ts: TsNormalizer,
-    last_local: u64,
 }
 
 fn ms(v: Option<u64>) -> UnixNanos {
@@ -41,108 +36,71 @@ fn malformed(e: impl std::fmt::Display) -> Issue {
     Issue::Malformed(e.to_string())
 }
 
-impl<'a> Binance<'a> {
-    pub(super) fn new(opts: &'a ImportOptions, sink: Sink) -> Self {
-        Binance {
-            opts,
-            sink,
-            policy: Policy::new(opts.lenient),
-            stats: ImportStats::default(),
-            symbols: HashMap::new(),
-            ts: TsNormalizer::new(opts.ts_unit),
-            last_local: 0,
-        }
+impl LineFormat for Binance<'_> {
+    fn common(&mut self) -> &mut Common {
+        &mut self.c
     }
 
-    pub(super) fn run(mut self, source: &mut LineSource, progress: &mut dyn FnMut(u64, u64)) -> Result<(Sink, Policy, ImportStats), ImportError> {
-        loop {
-            if self.stats.lines.is_multiple_of(8192) {
-                let (done, total) = source.progress();
-                progress(done, total);
-            }
-            let line = match source.next_line() {
-                Ok(Next::Line(line)) => line,
-                Ok(Next::EndOfFile { path }) => {
-                    self.stats.end_file(path, self.ts.unit());
-                    self.ts.reset();
-                    continue;
-                }
-                Ok(Next::Done) => break,
-                Err(ImportError::Data { at, issue }) => {
-                    // A truncated or corrupt gzip stream: lenient keeps what was read and moves on.
-                    self.policy.handle(&at, issue)?;
-                    self.stats.end_file(&at.file, self.ts.unit());
-                    self.ts.reset();
-                    continue;
-                }
-                Err(e) => return Err(e),
-            };
-            self.stats.lines += 1;
-            if line.text.trim().is_empty() {
-                continue;
-            }
-            let at = line.at;
-            match self.line(line.text, &at) {
-                Ok(()) => {}
-                Err(Step::Fatal(e)) => return Err(e),
-                Err(Step::Issue(issue)) => {
-                    let issue = match issue {
-                        Issue::Malformed(m) if line.unterminated => {
-                            Issue::Malformed(format!("{m} (the last line has no newline: the capture was cut off mid-write)"))
-                        }
-                        other => other,
-                    };
-                    self.policy.handle(&at, issue)?;
-                }
-            }
-        }
-        let (done, total) = source.progress();
-        progress(done, total);
-        self.end_of_input()?;
-        Ok((self.sink, self.policy, self.stats))
+    fn line(&mut self, text: &str, at: &Location) -> Result<(), Step> {
+        self.parse_line(text, at)
+    }
+
+    fn end_file(&mut self) -> Result<(), ImportError> {
+        Ok(())
+    }
+
+    fn end_input(&mut self) -> Result<(), ImportError> {
+        self.diffs_without_snapshot()
+    }
+}
+
+impl<'a> Binance<'a> {
+    pub(super) fn new(opts: &'a ImportOptions, sink: Sink) -> Self {
+        Binance { opts, c: Common::new(opts, sink), symbols: HashMap::new() }
+    }
+
+    pub(super) fn into_parts(self) -> Common {
+        self.c
     }
 
     /// Parses and imports one line. An issue that concerns the whole line comes back for the policy
     /// to skip or stop on; issues found while applying it (gaps, crossed books) go through the
     /// policy here, since the line's records are kept.
-    fn line(&mut self, text: &str, at: &Location) -> Result<(), Step> {
+    fn parse_line(&mut self, text: &str, at: &Location) -> Result<(), Step> {
         let shape = || Issue::Malformed("expected '<local_timestamp> <json>'".into());
         let (ts_text, json) = text.split_once(' ').ok_or_else(shape)?;
         if ts_text.is_empty() || !ts_text.bytes().all(|b| b.is_ascii_digit()) || !json.trim_start().starts_with('{') {
             return Err(shape().into());
         }
-        let local = self.ts.to_nanos(ts_text)?;
-        if local < self.last_local {
-            return Err(Issue::OutOfOrder { ts: local, prev: self.last_local }.into());
-        }
-        self.last_local = local;
+        let local = self.c.ts.to_nanos(ts_text)?;
+        self.c.advance(local)?;
         let local = UnixNanos(local);
         match serde_json::from_str::<Envelope>(json) {
             Ok(env) => match classify(env.stream) {
                 StreamKind::BookTicker => {
                     let m: BookTicker = serde_json::from_str(env.data.get()).map_err(malformed)?;
-                    self.stats.count("bookTicker");
+                    self.c.stats.count("bookTicker");
                     self.book_ticker(&m, local)
                 }
                 StreamKind::Trade => {
                     let m: TradeMsg = serde_json::from_str(env.data.get()).map_err(malformed)?;
-                    self.stats.count("trade");
+                    self.c.stats.count("trade");
                     self.trade(&m, local)
                 }
                 StreamKind::Depth => {
                     let m: DepthUpdate = serde_json::from_str(env.data.get()).map_err(malformed)?;
-                    self.stats.count("depth");
+                    self.c.stats.count("depth");
                     self.depth(&m, local, at)
                 }
                 StreamKind::Unused => {
-                    *self.stats.unused_streams.entry(env.stream.to_owned()).or_insert(0) += 1;
+                    *self.c.stats.unused_streams.entry(env.stream.to_owned()).or_insert(0) += 1;
                     Ok(())
                 }
                 StreamKind::Unknown => Err(Issue::UnknownStream(env.stream.to_owned()).into()),
             },
             Err(_) if json.contains("\"lastUpdateId\"") => {
                 let snap: Snapshot = serde_json::from_str(json).map_err(malformed)?;
-                self.stats.count("snapshot");
+                self.c.stats.count("snapshot");
                 self.snapshot(&snap, local, at)
             }
             Err(e) if e.is_eof() => Err(Issue::Malformed(format!("the JSON is cut off ({e})")).into()),
@@ -155,39 +113,39 @@ impl<'a> Binance<'a> {
     fn symbol(&mut self, symbol: &str, futures: bool, sample: &[&str], sample_qty: &[&str]) -> Result<&mut Symbol, Step> {
         if !self.symbols.contains_key(symbol) {
             let venue = self.opts.venue.clone().unwrap_or_else(|| if futures { "BINANCE-USDM".into() } else { "BINANCE".into() });
-            let id = self.sink.add_instrument(symbol, &venue).map_err(Step::Fatal)?;
+            let id = self.c.sink.add_instrument(symbol, &venue).map_err(Step::Fatal)?;
             self.symbols.insert(symbol.to_owned(), Symbol { id, futures, sync: SyncState::Waiting(Vec::new()), gap_pending: false });
         }
         let id = self.symbols[symbol].id;
-        self.sink.settle_scales(id, sample, sample_qty).map_err(Step::Fatal)?;
+        self.c.sink.settle_scales(id, sample, sample_qty).map_err(Step::Fatal)?;
         Ok(self.symbols.get_mut(symbol).expect("inserted above"))
     }
 
     fn book_ticker(&mut self, m: &BookTicker, local: UnixNanos) -> Result<(), Step> {
         let futures = m.event_ms.is_some();
         let id = self.symbol(m.s, futures, &[m.b, m.a], &[m.bid_qty, m.ask_qty])?.id;
-        let spec = self.sink.spec(id);
+        let spec = self.c.sink.spec(id);
         let bid = (parse_px(spec, "bid price (b)", m.b)?, parse_qty(spec, "bid size (B)", m.bid_qty, true)?);
         let ask = (parse_px(spec, "ask price (a)", m.a)?, parse_qty(spec, "ask size (A)", m.ask_qty, true)?);
         let exch = ms(exchange_ms(m.tx_ms, m.event_ms));
-        self.sink.quote(id, local, exch, bid, ask).map_err(Step::Fatal)??;
+        self.c.sink.quote(id, local, exch, bid, ask).map_err(Step::Fatal)??;
         Ok(())
     }
 
     fn trade(&mut self, m: &TradeMsg, local: UnixNanos) -> Result<(), Step> {
         let futures = m.spot_flag.is_none();
         let id = self.symbol(m.s, futures, &[m.p], &[m.q])?.id;
-        let spec = self.sink.spec(id);
+        let spec = self.c.sink.spec(id);
         let px = parse_px(spec, "trade price (p)", m.p)?;
         let qty = parse_qty(spec, "trade size (q)", m.q, false)?;
         let aggressor = if m.m { Aggressor::Sell } else { Aggressor::Buy };
         let exch = ms(exchange_ms(m.tx_ms, m.event_ms));
-        self.sink.trade(id, local, exch, px, qty, aggressor, m.t).map_err(Step::Fatal)??;
+        self.c.sink.trade(id, local, exch, px, qty, aggressor, m.t).map_err(Step::Fatal)??;
         Ok(())
     }
 
     fn changes(&self, id: InstrumentId, bids: &[PxQty], asks: &[PxQty]) -> Result<Vec<LevelChange>, Issue> {
-        let spec = self.sink.spec(id);
+        let spec = self.c.sink.spec(id);
         let mut out = Vec::with_capacity(bids.len() + asks.len());
         for (side, levels) in [(BookSide::Bid, bids), (BookSide::Ask, asks)] {
             for [px, qty] in levels {
@@ -226,13 +184,13 @@ impl<'a> Binance<'a> {
         let sym = self.symbols.get_mut(symbol).expect("symbol exists");
         match judge(&sym.sync, &diff, sym.futures) {
             Verdict::Stale => {
-                self.stats.stale_diffs += 1;
+                self.c.stats.stale_diffs += 1;
                 return Ok(());
             }
             Verdict::Gap(detail) => {
                 sym.gap_pending = true;
-                self.stats.gaps += 1;
-                self.policy.handle(&diff.at, Issue::SequenceGap { symbol: symbol.to_owned(), detail }).map_err(Step::Fatal)?;
+                self.c.stats.gaps += 1;
+                self.c.policy.handle(&diff.at, Issue::SequenceGap { symbol: symbol.to_owned(), detail }).map_err(Step::Fatal)?;
             }
             Verdict::Apply => {}
         }
@@ -240,11 +198,11 @@ impl<'a> Binance<'a> {
         let (id, gap) = (sym.id, sym.gap_pending);
         sym.gap_pending = gap && diff.changes.is_empty();
         sym.sync = SyncState::Chained { last_id: diff.last_id };
-        self.stats.diffs_applied += 1;
-        let outcome = self.sink.levels(id, diff.ts_local, diff.ts_exchange, &diff.changes, diff.last_id, false, gap).map_err(Step::Fatal)?;
+        self.c.stats.diffs_applied += 1;
+        let outcome = self.c.sink.levels(id, diff.ts_local, diff.ts_exchange, &diff.changes, diff.last_id, false, gap).map_err(Step::Fatal)?;
         if let Err(issue) = outcome {
-            self.stats.crossed_books += 1;
-            self.policy.handle(&diff.at, issue).map_err(Step::Fatal)?;
+            self.c.stats.crossed_books += 1;
+            self.c.policy.handle(&diff.at, issue).map_err(Step::Fatal)?;
         }
         Ok(())
     }
@@ -260,11 +218,11 @@ impl<'a> Binance<'a> {
         let id = sym.id;
         let changes = self.changes(id, &snap.bids, &snap.asks)?;
         let exch = ms(exchange_ms(snap.tx_ms, snap.event_ms));
-        self.sink.clear(id, local, exch, snap.last_update_id).map_err(Step::Fatal)?;
-        let outcome = self.sink.levels(id, local, exch, &changes, snap.last_update_id, true, false).map_err(Step::Fatal)?;
+        self.c.sink.clear(id, local, exch, snap.last_update_id).map_err(Step::Fatal)?;
+        let outcome = self.c.sink.levels(id, local, exch, &changes, snap.last_update_id, true, false).map_err(Step::Fatal)?;
         if let Err(issue) = outcome {
-            self.stats.crossed_books += 1;
-            self.policy.handle(at, issue).map_err(Step::Fatal)?;
+            self.c.stats.crossed_books += 1;
+            self.c.policy.handle(at, issue).map_err(Step::Fatal)?;
         }
         let sym = self.symbols.get_mut(&symbol).expect("symbol exists");
         let previous = std::mem::replace(&mut sym.sync, SyncState::Snapshot { last_update_id: snap.last_update_id });
@@ -297,7 +255,7 @@ impl<'a> Binance<'a> {
     }
 
     /// Diffs still waiting for a snapshot at the end cannot be applied.
-    fn end_of_input(&mut self) -> Result<(), ImportError> {
+    fn diffs_without_snapshot(&mut self) -> Result<(), ImportError> {
         let mut names: Vec<_> = self.symbols.keys().cloned().collect();
         names.sort();
         for name in names {
@@ -306,22 +264,9 @@ impl<'a> Binance<'a> {
             {
                 let issue = Issue::NoSnapshot { symbol: name.clone(), count: pending.len() as u64 };
                 let at = first.at.clone();
-                self.policy.handle(&at, issue)?;
+                self.c.policy.handle(&at, issue)?;
             }
         }
         Ok(())
-    }
-}
-
-/// Why a line was not imported: a data issue for the policy to skip or stop on, or a fatal error
-/// (the tape cannot be written, or strict mode stopped on an issue found mid-line).
-enum Step {
-    Issue(Issue),
-    Fatal(ImportError),
-}
-
-impl From<Issue> for Step {
-    fn from(issue: Issue) -> Self {
-        Step::Issue(issue)
     }
 }
