@@ -91,7 +91,8 @@ fn split_capture_needs_its_first_half() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("day2.tape");
     let second = data.join("binance/spot/ethusdt_20240809.gz");
-    let r = kestrel(&["tape", "import", "--format", "binance", "--out", out.to_str().unwrap(), second.to_str().unwrap()]);
+    let r =
+        kestrel(&["tape", "import", "--format", "binance", "--out", out.to_str().unwrap(), second.to_str().unwrap()]);
     assert_eq!(r.status.code(), Some(3), "strict import of the second half alone must fail");
     let stderr = String::from_utf8_lossy(&r.stderr);
     assert!(stderr.contains("no book snapshot") && stderr.contains("ethusdt_20240809.gz:1"), "{stderr}");
@@ -100,7 +101,14 @@ fn split_capture_needs_its_first_half() {
     // Given in the wrong order, the files go back in time at the join.
     let first = data.join("binance/spot/ethusdt_20240808.gz");
     let r = kestrel(&[
-        "tape", "import", "--format", "binance", "--out", out.to_str().unwrap(), second.to_str().unwrap(), first.to_str().unwrap(),
+        "tape",
+        "import",
+        "--format",
+        "binance",
+        "--out",
+        out.to_str().unwrap(),
+        second.to_str().unwrap(),
+        first.to_str().unwrap(),
     ]);
     assert_eq!(r.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&r.stderr).contains("earlier than the previous line"));

@@ -2,7 +2,7 @@
 
 use clap::Args;
 use kestrel_engine::tape::Tape;
-use kestrel_tools::inspect::{write_csv, CatOptions};
+use kestrel_tools::inspect::{CatOptions, write_csv};
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 

@@ -37,7 +37,9 @@ enum TsUnitArg {
 /// By default the first bad line stops the import with its file, line and what to do; --lenient
 /// skips bad lines instead (marking sequence gaps on the tape) and reports what it skipped.
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  kestrel tape import --format binance --out btc.tape ../shared/data/binance/usdm/btcusdt_20240808.gz\n  kestrel tape import --format binance --out eth.tape spot/ethusdt_20240808.gz spot/ethusdt_20240809.gz\n  kestrel tape import --format csv --out mine.tape quotes_and_trades.csv")]
+#[command(
+    after_help = "Examples:\n  kestrel tape import --format binance --out btc.tape ../shared/data/binance/usdm/btcusdt_20240808.gz\n  kestrel tape import --format binance --out eth.tape spot/ethusdt_20240808.gz spot/ethusdt_20240809.gz\n  kestrel tape import --format csv --out mine.tape quotes_and_trades.csv"
+)]
 pub struct ImportArgs {
     /// Input format
     #[arg(long, value_enum)]
@@ -100,8 +102,10 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
     let bar = if std::io::stderr().is_terminal() {
         let bar = ProgressBar::new(0);
         bar.set_style(
-            ProgressStyle::with_template("{spinner} importing {bytes}/{total_bytes} [{bar:30}] {bytes_per_sec}, eta {eta}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            ProgressStyle::with_template(
+                "{spinner} importing {bytes}/{total_bytes} [{bar:30}] {bytes_per_sec}, eta {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
         bar
     } else {
@@ -114,7 +118,8 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
         bar.set_position(done);
     });
     bar.finish_and_clear();
-    let report = result.with_context(|| format!("importing into {} failed; nothing was written there", args.out.display()))?;
+    let report =
+        result.with_context(|| format!("importing into {} failed; nothing was written there", args.out.display()))?;
     let secs = started.elapsed().as_secs_f64().max(1e-9);
     let s = &report.stats;
     if args.json {
@@ -172,7 +177,11 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
             i.venue,
             i.tick.at(i.price_scale),
             i.lot.at(i.qty_scale),
-            if opts.increments.tick.is_none() || opts.increments.lot.is_none() { " (inferred from the data where not given)" } else { "" }
+            if opts.increments.tick.is_none() || opts.increments.lot.is_none() {
+                " (inferred from the data where not given)"
+            } else {
+                ""
+            }
         );
     }
     if s.diffs_applied > 0 || s.stale_diffs > 0 {
@@ -191,7 +200,12 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
             "truncated_input" => "kept the lines before the cut",
             _ => "skipped",
         };
-        println!("  {category}: {} ({action}); first at {}: {}", thousands(tally.count), tally.first, tally.first_issue);
+        println!(
+            "  {category}: {} ({action}); first at {}: {}",
+            thousands(tally.count),
+            tally.first,
+            tally.first_issue
+        );
     }
     Ok(())
 }

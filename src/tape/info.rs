@@ -51,7 +51,8 @@ pub fn run(args: InfoArgs) -> anyhow::Result<()> {
     if !args.no_verify {
         tape.verify()?;
     }
-    let stats = TapeStats::compute(&tape, args.symbol.as_deref()).map_err(|e| crate::exit::UsageError(format!("{}: {e}", path.display())))?;
+    let stats = TapeStats::compute(&tape, args.symbol.as_deref())
+        .map_err(|e| crate::exit::UsageError(format!("{}: {e}", path.display())))?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&stats)?);
     } else {
@@ -68,7 +69,13 @@ fn utc(ns: u64) -> String {
 }
 
 fn print_text(s: &TapeStats) {
-    println!("tape        {} (format v{}, {}, {} records)", s.path, s.format_version, human_bytes(s.bytes), thousands(s.counts.records));
+    println!(
+        "tape        {} (format v{}, {}, {} records)",
+        s.path,
+        s.format_version,
+        human_bytes(s.bytes),
+        thousands(s.counts.records)
+    );
     println!(
         "span        {} → {} ({:.1} s of local receive time)",
         utc(s.span.first_ts_ns),
@@ -104,7 +111,11 @@ fn print_text(s: &TapeStats) {
                 thousands(t.count),
                 thousands(t.buy_aggressor),
                 thousands(t.sell_aggressor),
-                if t.unknown_aggressor > 0 { format!(" / {} unknown", thousands(t.unknown_aggressor)) } else { String::new() },
+                if t.unknown_aggressor > 0 {
+                    format!(" / {} unknown", thousands(t.unknown_aggressor))
+                } else {
+                    String::new()
+                },
                 t.total_qty,
                 t.vwap.as_deref().unwrap_or("-"),
                 t.first_id.unwrap_or(0),

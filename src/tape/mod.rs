@@ -27,7 +27,9 @@ pub fn run(cmd: TapeCommand) -> anyhow::Result<()> {
 /// Refuses to replace an existing file unless asked to: a tape may be hours of recorded data.
 pub(crate) fn check_output(out: &std::path::Path, force: bool) -> anyhow::Result<()> {
     if out.exists() && !force {
-        return Err(crate::exit::UsageError(format!("{}: already exists; pass --force to replace it", out.display())).into());
+        return Err(
+            crate::exit::UsageError(format!("{}: already exists; pass --force to replace it", out.display())).into()
+        );
     }
     Ok(())
 }

@@ -36,7 +36,13 @@ pub struct SynthArgs {
 pub fn run(args: SynthArgs) -> anyhow::Result<()> {
     check_output(&args.out, args.force)?;
     let duration_ns = u64::try_from(args.duration.as_nanos()).unwrap_or(u64::MAX);
-    let cfg = SynthConfig { seed: args.seed, duration_ns, depth_levels: args.depth, activity: args.activity, ..SynthConfig::default() };
+    let cfg = SynthConfig {
+        seed: args.seed,
+        duration_ns,
+        depth_levels: args.depth,
+        activity: args.activity,
+        ..SynthConfig::default()
+    };
     let report = synth::write_tape(&cfg, &args.out).map_err(|e| match e {
         synth::SynthError::Config(what) => anyhow::Error::new(crate::exit::UsageError(what)),
         other => anyhow::Error::new(other),

@@ -14,5 +14,7 @@ pub mod writer;
 
 pub use error::TapeError;
 pub use reader::Tape;
-pub use record::{flags, BookClear, LevelUpdate, Quote, RawRecord, Record, RecordHeader, RecordKind, Trade, RECORD_SIZE};
-pub use writer::{TapeWriter, WrittenTape, DEFAULT_INSTRUMENT_CAPACITY, MAX_INSTRUMENTS};
+pub use record::{
+    BookClear, LevelUpdate, Quote, RECORD_SIZE, RawRecord, Record, RecordHeader, RecordKind, Trade, flags,
+};
+pub use writer::{DEFAULT_INSTRUMENT_CAPACITY, MAX_INSTRUMENTS, TapeWriter, WrittenTape};

@@ -9,7 +9,7 @@
 
 use super::error::TapeError;
 use super::header::{self, InstrumentEntry, TapeHeader};
-use super::record::{flags, RawRecord, Record, RECORD_SIZE};
+use super::record::{RECORD_SIZE, RawRecord, Record, flags};
 use super::writer::header_crc_range;
 use crate::types::{Aggressor, BookSide, InstrumentSpec};
 use memmap2::Mmap;
@@ -35,7 +35,10 @@ impl Tape {
         let file = File::open(&path).map_err(|e| TapeError::io(&path, e))?;
         let meta = file.metadata().map_err(|e| TapeError::io(&path, e))?;
         if !meta.is_file() {
-            return Err(TapeError::io(&path, std::io::Error::other("not a regular file (a directory?); give the path of a .tape file")));
+            return Err(TapeError::io(
+                &path,
+                std::io::Error::other("not a regular file (a directory?); give the path of a .tape file"),
+            ));
         }
         let len = meta.len();
         if len < header::HEADER_SIZE as u64 {
@@ -51,7 +54,8 @@ impl Tape {
         #[cfg(unix)]
         let _ = map.advise(memmap2::Advice::Sequential);
 
-        let header = TapeHeader::read_from_bytes(&map[..header::HEADER_SIZE]).map_err(|_| corrupt(&path, "header size"))?;
+        let header =
+            TapeHeader::read_from_bytes(&map[..header::HEADER_SIZE]).map_err(|_| corrupt(&path, "header size"))?;
         if header.magic != header::MAGIC {
             return Err(TapeError::BadMagic { path });
         }
@@ -89,7 +93,10 @@ impl Tape {
         }
 
         let data_len = len - header.data_offset;
-        let expected = header.record_count.checked_mul(RECORD_SIZE as u64).ok_or_else(|| corrupt(&path, "record count overflows"))?;
+        let expected = header
+            .record_count
+            .checked_mul(RECORD_SIZE as u64)
+            .ok_or_else(|| corrupt(&path, "record count overflows"))?;
         if data_len < expected {
             let present = data_len / RECORD_SIZE as u64;
             let rest = data_len % RECORD_SIZE as u64;

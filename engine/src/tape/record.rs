@@ -205,7 +205,13 @@ impl Record<'_> {
 }
 
 impl Quote {
-    pub fn new(instrument: InstrumentId, ts_local: UnixNanos, ts_exchange: UnixNanos, bid: (Price, Qty), ask: (Price, Qty)) -> Self {
+    pub fn new(
+        instrument: InstrumentId,
+        ts_local: UnixNanos,
+        ts_exchange: UnixNanos,
+        bid: (Price, Qty),
+        ask: (Price, Qty),
+    ) -> Self {
         Quote {
             header: RecordHeader::new(RecordKind::Quote, instrument, ts_local, ts_exchange),
             bid_px: bid.0,

@@ -7,7 +7,7 @@
 
 use super::error::TapeError;
 use super::header::{self, InstrumentEntry, TapeHeader};
-use super::record::{RawRecord, RecordKind, RECORD_SIZE};
+use super::record::{RECORD_SIZE, RawRecord, RecordKind};
 use crate::types::{InstrumentId, InstrumentSpec, Price, Qty, UnixNanos};
 use std::fs::File;
 use std::io::{BufWriter, Seek, SeekFrom, Write};
@@ -52,7 +52,9 @@ impl TapeWriter {
         if instrument_capacity > MAX_INSTRUMENTS {
             return Err(TapeError::Write {
                 path: out.into(),
-                what: format!("room for {instrument_capacity} instruments asked, a tape holds at most {MAX_INSTRUMENTS}"),
+                what: format!(
+                    "room for {instrument_capacity} instruments asked, a tape holds at most {MAX_INSTRUMENTS}"
+                ),
             });
         }
         let prefix = format!(".{name}.");
@@ -64,9 +66,7 @@ impl TapeWriter {
             use std::os::unix::fs::PermissionsExt;
             builder.permissions(std::fs::Permissions::from_mode(0o666));
         }
-        let tmp = builder
-            .tempfile_in(dir)
-            .map_err(|e| TapeError::io(out, e))?;
+        let tmp = builder.tempfile_in(dir).map_err(|e| TapeError::io(out, e))?;
         let capacity = instrument_capacity.max(1);
         let data_offset = header::data_offset_for(capacity);
         let mut file = BufWriter::with_capacity(1 << 20, tmp);
@@ -119,14 +119,21 @@ impl TapeWriter {
 
     /// Replaces an instrument's tick and lot before the tape is finished (importers infer them from
     /// the data they stream). `inferred` records in the header that they were inferred, not given.
-    pub fn set_increments(&mut self, id: InstrumentId, tick: Price, lot: Qty, tick_inferred: bool, lot_inferred: bool) -> Result<(), TapeError> {
+    pub fn set_increments(
+        &mut self,
+        id: InstrumentId,
+        tick: Price,
+        lot: Qty,
+        tick_inferred: bool,
+        lot_inferred: bool,
+    ) -> Result<(), TapeError> {
         if tick.0 <= 0 || lot.0 <= 0 {
             return Err(self.err(format!("tick {} and lot {} must be positive", tick.0, lot.0)));
         }
-        let entry = self.entries.get_mut(id.index()).ok_or_else(|| TapeError::Write {
-            path: self.out.clone(),
-            what: format!("no instrument {}", id.0),
-        })?;
+        let entry = self
+            .entries
+            .get_mut(id.index())
+            .ok_or_else(|| TapeError::Write { path: self.out.clone(), what: format!("no instrument {}", id.0) })?;
         entry.tick = tick.0;
         entry.lot = lot.0;
         entry.flags = (if tick_inferred { header::TICK_INFERRED } else { 0 })
@@ -168,7 +175,11 @@ impl TapeWriter {
         let h = record.header;
         let kind = h.kind().ok_or_else(|| self.err(format!("record kind {} is not a known kind", h.kind)))?;
         let Some(entry) = self.entries.get_mut(h.instrument.index()) else {
-            return Err(self.err(format!("record names instrument {} but only {} were added", h.instrument.0, self.entries.len())));
+            return Err(self.err(format!(
+                "record names instrument {} but only {} were added",
+                h.instrument.0,
+                self.entries.len()
+            )));
         };
         let ts = h.ts_local.0;
         if self.header.record_count > 0 && ts < self.header.last_ts_local {

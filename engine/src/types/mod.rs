@@ -9,8 +9,8 @@ mod instrument;
 mod side;
 mod time;
 
-pub use decimal::{parse_fixed, DecimalError, Fixed};
-pub use instrument::{InstrumentId, InstrumentSpec, SpecError, MAX_SCALE};
+pub use decimal::{DecimalError, Fixed, parse_fixed};
+pub use instrument::{InstrumentId, InstrumentSpec, MAX_SCALE, SpecError};
 pub use side::{Aggressor, BookSide};
 pub use time::UnixNanos;
 

@@ -20,16 +20,29 @@
 //! Rows must be in non-decreasing `ts_local`. Fields must not contain commas (no quoting needed for
 //! market data); surrounding spaces and double quotes are stripped.
 
-use super::error::{ImportError, Issue, Location};
-use super::sink::{parse_px, parse_qty, LevelChange, Sink};
-use super::driver::{Common, LineFormat, Step};
 use super::ImportOptions;
+use super::driver::{Common, LineFormat, Step};
+use super::error::{ImportError, Issue, Location};
+use super::sink::{LevelChange, Sink, parse_px, parse_qty};
 use kestrel_engine::types::{Aggressor, BookSide, InstrumentId, InstrumentSpec, Price, Qty, UnixNanos};
 use std::collections::HashMap;
 
 const COLUMNS: [&str; 15] = [
-    "ts_local", "ts_exchange", "symbol", "venue", "kind", "side", "price", "qty", "trade_id", "update_id", "bid_px", "bid_qty", "ask_px",
-    "ask_qty", "flags",
+    "ts_local",
+    "ts_exchange",
+    "symbol",
+    "venue",
+    "kind",
+    "side",
+    "price",
+    "qty",
+    "trade_id",
+    "update_id",
+    "bid_px",
+    "bid_qty",
+    "ask_px",
+    "ask_qty",
+    "flags",
 ];
 
 /// Column positions, resolved from the header row.
@@ -43,7 +56,10 @@ impl Columns {
         let mut cols = Columns::default();
         for (i, name) in header.split(',').map(clean).enumerate() {
             let Some(k) = COLUMNS.iter().position(|c| *c == name) else {
-                return Err(Issue::BadHeader(format!("unknown column '{name}'; the columns are: {}", COLUMNS.join(", "))));
+                return Err(Issue::BadHeader(format!(
+                    "unknown column '{name}'; the columns are: {}",
+                    COLUMNS.join(", ")
+                )));
             };
             if cols.pos[k].replace(i).is_some() {
                 return Err(Issue::BadHeader(format!("column '{name}' appears twice")));
@@ -120,7 +136,8 @@ impl LineFormat for Csv<'_> {
         }
         let Some(cols) = self.cols.take() else {
             // Without a header nothing in this file can be read: never skippable.
-            let cols = Columns::parse(text).map_err(|issue| Step::Fatal(ImportError::Data { at: at.clone(), issue }))?;
+            let cols =
+                Columns::parse(text).map_err(|issue| Step::Fatal(ImportError::Data { at: at.clone(), issue }))?;
             self.cols = Some(cols);
             return Ok(());
         };
@@ -165,8 +182,10 @@ impl<'a> Csv<'a> {
             v => v,
         };
         // Parse everything before touching the book, so a skipped row leaves no trace.
-        let sample: Vec<&str> = ["price", "bid_px", "ask_px"].iter().map(|c| row.get(cols, c)).filter(|v| !v.is_empty()).collect();
-        let sample_qty: Vec<&str> = ["qty", "bid_qty", "ask_qty"].iter().map(|c| row.get(cols, c)).filter(|v| !v.is_empty()).collect();
+        let sample: Vec<&str> =
+            ["price", "bid_px", "ask_px"].iter().map(|c| row.get(cols, c)).filter(|v| !v.is_empty()).collect();
+        let sample_qty: Vec<&str> =
+            ["qty", "bid_qty", "ask_qty"].iter().map(|c| row.get(cols, c)).filter(|v| !v.is_empty()).collect();
         let id = self.instrument(symbol, venue, &sample, &sample_qty)?;
         let local = UnixNanos(local);
         let update_id = parse_id(row.get(cols, "update_id"), "update_id")?;
@@ -178,7 +197,11 @@ impl<'a> Csv<'a> {
                     "ask" => BookSide::Ask,
                     other => return Err(invalid_side(other, "bid or ask").into()),
                 };
-                let change = LevelChange { side, px: parse_px(spec, "price", row.need(cols, "price", kind)?)?, qty: parse_qty(spec, "qty", row.need(cols, "qty", kind)?, true)? };
+                let change = LevelChange {
+                    side,
+                    px: parse_px(spec, "price", row.need(cols, "price", kind)?)?,
+                    qty: parse_qty(spec, "qty", row.need(cols, "qty", kind)?, true)?,
+                };
                 let flags = row.get(cols, "flags");
                 let (snapshot, end, gap) = parse_flags(flags)?;
                 let same_batch = self.batch.as_ref().is_some_and(|b| b.id == id);
@@ -205,13 +228,23 @@ impl<'a> Csv<'a> {
                 return Ok(());
             }
             "quote" | "trade" | "clear" => self.flush_step()?,
-            other => return Err(Issue::Malformed(format!("unknown kind '{other}': use quote, trade, level or clear")).into()),
+            other => {
+                return Err(
+                    Issue::Malformed(format!("unknown kind '{other}': use quote, trade, level or clear")).into()
+                );
+            }
         }
         let spec = self.c.sink.spec(id);
         match kind {
             "quote" => {
-                let bid = (parse_px(spec, "bid_px", row.need(cols, "bid_px", kind)?)?, parse_qty(spec, "bid_qty", row.need(cols, "bid_qty", kind)?, true)?);
-                let ask = (parse_px(spec, "ask_px", row.need(cols, "ask_px", kind)?)?, parse_qty(spec, "ask_qty", row.need(cols, "ask_qty", kind)?, true)?);
+                let bid = (
+                    parse_px(spec, "bid_px", row.need(cols, "bid_px", kind)?)?,
+                    parse_qty(spec, "bid_qty", row.need(cols, "bid_qty", kind)?, true)?,
+                );
+                let ask = (
+                    parse_px(spec, "ask_px", row.need(cols, "ask_px", kind)?)?,
+                    parse_qty(spec, "ask_qty", row.need(cols, "ask_qty", kind)?, true)?,
+                );
                 self.c.sink.quote(id, local, exchange, bid, ask).map_err(Step::Fatal)??;
             }
             "trade" => {
@@ -237,12 +270,25 @@ impl<'a> Csv<'a> {
         Ok(())
     }
 
-    fn instrument(&mut self, symbol: &str, venue: &str, sample: &[&str], sample_qty: &[&str]) -> Result<InstrumentId, Step> {
+    fn instrument(
+        &mut self,
+        symbol: &str,
+        venue: &str,
+        sample: &[&str],
+        sample_qty: &[&str],
+    ) -> Result<InstrumentId, Step> {
         let key = (symbol.to_owned(), venue.to_owned());
         let id = match self.instruments.get(&key) {
             Some(&id) => id,
             None => {
-                let spec = InstrumentSpec { symbol: key.0.clone(), venue: key.1.clone(), price_scale: 0, qty_scale: 0, tick: Price(1), lot: Qty(1) };
+                let spec = InstrumentSpec {
+                    symbol: key.0.clone(),
+                    venue: key.1.clone(),
+                    price_scale: 0,
+                    qty_scale: 0,
+                    tick: Price(1),
+                    lot: Qty(1),
+                };
                 if let Err(e) = spec.validate() {
                     return Err(Issue::Malformed(e.to_string()).into());
                 }
@@ -263,7 +309,8 @@ impl<'a> Csv<'a> {
     /// batch's first row.
     fn flush(&mut self) -> Result<(), ImportError> {
         let Some(b) = self.batch.take() else { return Ok(()) };
-        let outcome = self.c.sink.levels(b.id, b.ts_local, b.ts_exchange, &b.changes, b.update_id, b.snapshot, b.gap)?;
+        let outcome =
+            self.c.sink.levels(b.id, b.ts_local, b.ts_exchange, &b.changes, b.update_id, b.snapshot, b.gap)?;
         if let Err(issue) = outcome {
             self.c.stats.crossed_books += 1;
             self.c.policy.handle(&b.at, issue)?;
@@ -276,7 +323,11 @@ fn parse_id(text: &str, field: &'static str) -> Result<u64, Issue> {
     if text.is_empty() {
         return Ok(0);
     }
-    text.parse().map_err(|_| Issue::InvalidValue { field, value: text.to_owned(), why: "not a non-negative integer".into() })
+    text.parse().map_err(|_| Issue::InvalidValue {
+        field,
+        value: text.to_owned(),
+        why: "not a non-negative integer".into(),
+    })
 }
 
 fn invalid_side(text: &str, expected: &str) -> Issue {
@@ -290,7 +341,13 @@ fn parse_flags(text: &str) -> Result<(bool, bool, bool), Issue> {
             "snapshot" => snapshot = true,
             "end" => end = true,
             "gap" => gap = true,
-            other => return Err(Issue::InvalidValue { field: "flags", value: other.to_owned(), why: "expected snapshot, end or gap joined by |".into() }),
+            other => {
+                return Err(Issue::InvalidValue {
+                    field: "flags",
+                    value: other.to_owned(),
+                    why: "expected snapshot, end or gap joined by |".into(),
+                });
+            }
         }
     }
     Ok((snapshot, end, gap))

@@ -77,18 +77,32 @@ impl Issue {
     pub fn hint(&self) -> &'static str {
         match self {
             Issue::Malformed(_) => "fix or delete the line, or pass --lenient to skip bad lines and count them",
-            Issue::UnknownStream(_) => "import only the streams Kestrel knows (depth, bookTicker, trade), or pass --lenient to skip the others",
-            Issue::OutOfOrder { .. } => "give the input files in time order; pass --lenient to drop lines that go back in time",
-            Issue::SequenceGap { .. } => "updates were lost in the capture; pass --lenient to mark the gap on the tape and continue",
-            Issue::CrossedBook { .. } => "the capture is inconsistent here; pass --lenient to count crossed books and continue",
+            Issue::UnknownStream(_) => {
+                "import only the streams Kestrel knows (depth, bookTicker, trade), or pass --lenient to skip the others"
+            }
+            Issue::OutOfOrder { .. } => {
+                "give the input files in time order; pass --lenient to drop lines that go back in time"
+            }
+            Issue::SequenceGap { .. } => {
+                "updates were lost in the capture; pass --lenient to mark the gap on the tape and continue"
+            }
+            Issue::CrossedBook { .. } => {
+                "the capture is inconsistent here; pass --lenient to count crossed books and continue"
+            }
             Issue::CrossedQuote { .. } => "pass --lenient to drop crossed quotes and count them",
             Issue::InvalidValue { field: "local timestamp", .. } => {
                 "local timestamps must be integers since the epoch in one unit per file; pass --ts-unit ns|us|ms if detection guessed wrong, or --lenient to skip the line"
             }
-            Issue::InvalidValue { .. } => "fix the value, set --price-decimals/--qty-decimals if the precision is finer, or pass --lenient to skip the line",
-            Issue::NoSnapshot { .. } => "import the capture file that holds the REST snapshot together with this one (in time order), or pass --lenient to drop the depth updates",
+            Issue::InvalidValue { .. } => {
+                "fix the value, set --price-decimals/--qty-decimals if the precision is finer, or pass --lenient to skip the line"
+            }
+            Issue::NoSnapshot { .. } => {
+                "import the capture file that holds the REST snapshot together with this one (in time order), or pass --lenient to drop the depth updates"
+            }
             Issue::Truncated(_) => "re-copy the file; pass --lenient to keep the lines read before the cut",
-            Issue::BadHeader(_) => "fix the header row (it names the columns and cannot be skipped, even with --lenient); see the README for the columns",
+            Issue::BadHeader(_) => {
+                "fix the header row (it names the columns and cannot be skipped, even with --lenient); see the README for the columns"
+            }
             Issue::NoData => "check that these are the right files and the right --format",
         }
     }
@@ -124,7 +138,9 @@ impl ImportError {
     pub(crate) fn read_failed(at: Location, e: std::io::Error) -> Self {
         let what = match e.kind() {
             std::io::ErrorKind::UnexpectedEof => "the gzip stream is cut off (truncated file)".to_string(),
-            std::io::ErrorKind::InvalidInput | std::io::ErrorKind::InvalidData => format!("corrupt compressed data ({e})"),
+            std::io::ErrorKind::InvalidInput | std::io::ErrorKind::InvalidData => {
+                format!("corrupt compressed data ({e})")
+            }
             _ => return ImportError::Input { path: at.file.to_path_buf(), source: e },
         };
         ImportError::Data { at, issue: Issue::Truncated(what) }
@@ -156,10 +172,11 @@ impl Policy {
         if !self.lenient {
             return Err(ImportError::Data { at: at.clone(), issue });
         }
-        self.skipped
-            .entry(issue.category())
-            .and_modify(|t| t.count += 1)
-            .or_insert_with(|| SkipTally { count: 1, first: at.clone(), first_issue: issue });
+        self.skipped.entry(issue.category()).and_modify(|t| t.count += 1).or_insert_with(|| SkipTally {
+            count: 1,
+            first: at.clone(),
+            first_issue: issue,
+        });
         Ok(())
     }
 

@@ -17,7 +17,7 @@ pub use error::{ImportError, Issue, Location, SkipTally};
 pub use sink::Increments;
 pub use timestamp::TsUnit;
 
-use kestrel_engine::tape::{TapeWriter, WrittenTape, DEFAULT_INSTRUMENT_CAPACITY};
+use kestrel_engine::tape::{DEFAULT_INSTRUMENT_CAPACITY, TapeWriter, WrittenTape};
 use kestrel_engine::types::InstrumentSpec;
 use sink::Sink;
 use source::LineSource;
@@ -131,7 +131,10 @@ pub fn import(
     if let Ok(out_canon) = out.canonicalize()
         && inputs.iter().any(|p| p.canonicalize().ok().as_deref() == Some(out_canon.as_path()))
     {
-        return Err(ImportError::Usage(format!("{}: the output is also an input; choose another --out", out.display())));
+        return Err(ImportError::Usage(format!(
+            "{}: the output is also an input; choose another --out",
+            out.display()
+        )));
     }
     let writer = TapeWriter::create(out, opts.instrument_capacity)?;
     let sink = Sink::new(writer, opts.increments.clone(), opts.price_decimals, opts.qty_decimals);

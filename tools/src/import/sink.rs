@@ -3,8 +3,10 @@
 
 use super::error::{ImportError, Issue};
 use kestrel_engine::book::L2Book;
-use kestrel_engine::tape::{flags, BookClear, LevelUpdate, Quote, TapeWriter, Trade, WrittenTape};
-use kestrel_engine::types::{parse_fixed, Aggressor, BookSide, InstrumentId, InstrumentSpec, Price, Qty, UnixNanos, MAX_SCALE};
+use kestrel_engine::tape::{BookClear, LevelUpdate, Quote, TapeWriter, Trade, WrittenTape, flags};
+use kestrel_engine::types::{
+    Aggressor, BookSide, InstrumentId, InstrumentSpec, MAX_SCALE, Price, Qty, UnixNanos, parse_fixed,
+};
 
 /// Per-instrument state while importing.
 #[derive(Debug)]
@@ -81,7 +83,12 @@ fn gcd(a: i64, b: i64) -> i64 {
 }
 
 impl Sink {
-    pub fn new(writer: TapeWriter, increments: Increments, price_decimals: Option<u8>, qty_decimals: Option<u8>) -> Self {
+    pub fn new(
+        writer: TapeWriter,
+        increments: Increments,
+        price_decimals: Option<u8>,
+        qty_decimals: Option<u8>,
+    ) -> Self {
         Sink { writer, instruments: Vec::new(), last_ts: 0, increments, price_decimals, qty_decimals }
     }
 
@@ -90,7 +97,14 @@ impl Sink {
     /// decide them.
     pub fn add_instrument(&mut self, symbol: &str, venue: &str) -> Result<InstrumentId, ImportError> {
         let (ps, qs) = (self.price_decimals.unwrap_or(8), self.qty_decimals.unwrap_or(8));
-        let spec = InstrumentSpec { symbol: symbol.into(), venue: venue.into(), price_scale: ps, qty_scale: qs, tick: Price(1), lot: Qty(1) };
+        let spec = InstrumentSpec {
+            symbol: symbol.into(),
+            venue: venue.into(),
+            price_scale: ps,
+            qty_scale: qs,
+            tick: Price(1),
+            lot: Qty(1),
+        };
         spec.validate().map_err(|e| ImportError::Usage(e.to_string()))?;
         let id = self.writer.add_instrument(&spec)?;
         self.instruments.push(Instrument {
@@ -184,12 +198,21 @@ impl Sink {
     }
 
     /// Writes an L1 quote after checking that it is not crossed.
-    pub fn quote(&mut self, id: InstrumentId, ts_local: UnixNanos, ts_exchange: UnixNanos, bid: (Price, Qty), ask: (Price, Qty)) -> Result<Result<(), Issue>, ImportError> {
+    pub fn quote(
+        &mut self,
+        id: InstrumentId,
+        ts_local: UnixNanos,
+        ts_exchange: UnixNanos,
+        bid: (Price, Qty),
+        ask: (Price, Qty),
+    ) -> Result<Result<(), Issue>, ImportError> {
         if bid.0 >= ask.0 {
             let scale = self.spec(id).price_scale;
             return Ok(Err(Issue::CrossedQuote { bid: bid.0.at(scale).to_string(), ask: ask.0.at(scale).to_string() }));
         }
-        if let Err(issue) = self.check_increments(id, bid.0, bid.1).and_then(|()| self.check_increments(id, ask.0, ask.1)) {
+        if let Err(issue) =
+            self.check_increments(id, bid.0, bid.1).and_then(|()| self.check_increments(id, ask.0, ask.1))
+        {
             return Ok(Err(issue));
         }
         let ts = self.ts(ts_local);
@@ -198,7 +221,16 @@ impl Sink {
     }
 
     #[allow(clippy::too_many_arguments)] // one argument per field of the trade record
-    pub fn trade(&mut self, id: InstrumentId, ts_local: UnixNanos, ts_exchange: UnixNanos, px: Price, qty: Qty, aggressor: Aggressor, trade_id: u64) -> Result<Result<(), Issue>, ImportError> {
+    pub fn trade(
+        &mut self,
+        id: InstrumentId,
+        ts_local: UnixNanos,
+        ts_exchange: UnixNanos,
+        px: Price,
+        qty: Qty,
+        aggressor: Aggressor,
+        trade_id: u64,
+    ) -> Result<Result<(), Issue>, ImportError> {
         if let Err(issue) = self.check_increments(id, px, qty) {
             return Ok(Err(issue));
         }
@@ -208,7 +240,13 @@ impl Sink {
     }
 
     /// Empties the instrument's book: a snapshot follows.
-    pub fn clear(&mut self, id: InstrumentId, ts_local: UnixNanos, ts_exchange: UnixNanos, update_id: u64) -> Result<(), ImportError> {
+    pub fn clear(
+        &mut self,
+        id: InstrumentId,
+        ts_local: UnixNanos,
+        ts_exchange: UnixNanos,
+        update_id: u64,
+    ) -> Result<(), ImportError> {
         self.instruments[id.index()].book.clear();
         let ts = self.ts(ts_local);
         self.writer.write(BookClear::new(id, ts, ts_exchange, update_id))?;

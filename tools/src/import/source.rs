@@ -38,7 +38,9 @@ pub struct Line<'a> {
 pub enum Next<'a> {
     Line(Line<'a>),
     /// The current file ended and the next one (if any) starts with the following call.
-    EndOfFile { path: &'a Path },
+    EndOfFile {
+        path: &'a Path,
+    },
     /// All inputs are exhausted.
     Done,
 }
@@ -68,7 +70,10 @@ impl LineSource {
         for p in paths {
             let meta = std::fs::metadata(p).map_err(|e| ImportError::input(p, e))?;
             if meta.is_dir() {
-                return Err(ImportError::input(p, io::Error::other("is a directory; give the capture files inside it")));
+                return Err(ImportError::input(
+                    p,
+                    io::Error::other("is a directory; give the capture files inside it"),
+                ));
             }
             total_bytes += meta.len();
         }
@@ -97,7 +102,8 @@ impl LineSource {
         let mut file = File::open(&path).map_err(|e| ImportError::input(&path, e))?;
         let mut magic = [0u8; 2];
         let n = read_up_to(&mut file, &mut magic).map_err(|e| ImportError::input(&path, e))?;
-        let counting = Counting { inner: io::Cursor::new(magic[..n].to_vec()).chain(file), read: self.current_read.clone() };
+        let counting =
+            Counting { inner: io::Cursor::new(magic[..n].to_vec()).chain(file), read: self.current_read.clone() };
         let reader: Box<dyn BufRead> = if n == 2 && magic == [0x1f, 0x8b] {
             Box::new(BufReader::with_capacity(1 << 18, MultiGzDecoder::new(counting)))
         } else {

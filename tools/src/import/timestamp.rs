@@ -70,18 +70,26 @@ impl TsNormalizer {
     }
 
     pub fn to_nanos(&mut self, text: &str) -> Result<u64, Issue> {
-        let bad = |why: &str| Issue::InvalidValue { field: "local timestamp", value: text.to_owned(), why: why.to_owned() };
+        let bad =
+            |why: &str| Issue::InvalidValue { field: "local timestamp", value: text.to_owned(), why: why.to_owned() };
         let v: u64 = text.parse().map_err(|_| bad("not an integer"))?;
         let unit = match self.requested {
             TsUnit::Auto => {
-                let seen = TsUnit::of_magnitude(v).ok_or_else(|| bad("too small for an epoch time in ms, us or ns; pass --ts-unit"))?;
+                let seen = TsUnit::of_magnitude(v)
+                    .ok_or_else(|| bad("too small for an epoch time in ms, us or ns; pass --ts-unit"))?;
                 match self.detected {
                     None => {
                         self.detected = Some(seen);
                         seen
                     }
                     Some(d) if d == seen => d,
-                    Some(d) => return Err(bad(&format!("looks like {} but this file's timestamps are in {}", seen.as_str(), d.as_str()))),
+                    Some(d) => {
+                        return Err(bad(&format!(
+                            "looks like {} but this file's timestamps are in {}",
+                            seen.as_str(),
+                            d.as_str()
+                        )));
+                    }
                 }
             }
             unit => unit,

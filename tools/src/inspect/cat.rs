@@ -1,12 +1,13 @@
 //! Tape → CSV, one row per record, in the generic CSV format that `kestrel tape import --format csv`
 //! reads back (see `import/csv.rs` for the columns).
 
-use kestrel_engine::tape::{flags, Record, Tape};
+use kestrel_engine::tape::{Record, Tape, flags};
 use kestrel_engine::types::Fixed;
 use std::io::{self, Write};
 
 /// The header row; the same columns the CSV importer knows.
-pub const HEADER: &str = "ts_local,ts_exchange,symbol,venue,kind,side,price,qty,trade_id,update_id,bid_px,bid_qty,ask_px,ask_qty,flags";
+pub const HEADER: &str =
+    "ts_local,ts_exchange,symbol,venue,kind,side,price,qty,trade_id,update_id,bid_px,bid_qty,ask_px,ask_qty,flags";
 
 #[derive(Clone, Debug, Default)]
 pub struct CatOptions {

@@ -3,5 +3,5 @@
 mod cat;
 mod stats;
 
-pub use cat::{write_csv, CatOptions};
+pub use cat::{CatOptions, write_csv};
 pub use stats::{BookStats, InstrumentStats, TapeStats, TradeStats};

@@ -3,7 +3,7 @@
 //! gaps and crossed states met on the way.
 
 use kestrel_engine::book::L2Book;
-use kestrel_engine::tape::{flags, header, Record, Tape};
+use kestrel_engine::tape::{Record, Tape, flags, header};
 use kestrel_engine::types::{Aggressor, Fixed, InstrumentSpec, Price, Qty};
 use serde::Serialize;
 
@@ -13,7 +13,11 @@ fn decimal_i128(value: i128, scale: u8) -> String {
     let sign = if value < 0 { "-" } else { "" };
     let m = value.unsigned_abs();
     let unit = unit.unsigned_abs();
-    if scale == 0 { format!("{sign}{m}") } else { format!("{sign}{}.{:0width$}", m / unit, m % unit, width = usize::from(scale)) }
+    if scale == 0 {
+        format!("{sign}{m}")
+    } else {
+        format!("{sign}{}.{:0width$}", m / unit, m % unit, width = usize::from(scale))
+    }
 }
 
 /// Rounds `num / den` to the nearest integer, halves away from zero.
@@ -241,7 +245,12 @@ impl Acc {
                 final_ask_qty: ask.map(|a| qty(a.1)),
                 source,
             },
-            last_quote: self.last_quote.map(|(bp, bq, ap, aq)| LastQuote { bid_px: px(bp), bid_qty: qty(bq), ask_px: px(ap), ask_qty: qty(aq) }),
+            last_quote: self.last_quote.map(|(bp, bq, ap, aq)| LastQuote {
+                bid_px: px(bp),
+                bid_qty: qty(bq),
+                ask_px: px(ap),
+                ask_qty: qty(aq),
+            }),
             counts: self.counts,
         }
     }
@@ -273,7 +282,14 @@ impl TapeStats {
         // A tape without instruments (made through the library; imports refuse to write one) is
         // summarised as empty rather than refused.
         let empty = (instruments.is_empty() && focus.is_none()).then(|| {
-            let spec = InstrumentSpec { symbol: String::new(), venue: String::new(), price_scale: 0, qty_scale: 0, tick: Price(1), lot: Qty(1) };
+            let spec = InstrumentSpec {
+                symbol: String::new(),
+                venue: String::new(),
+                price_scale: 0,
+                qty_scale: 0,
+                tick: Price(1),
+                lot: Qty(1),
+            };
             Acc::new(spec).finish(0, 0)
         });
         let chosen = match focus {

@@ -72,9 +72,16 @@ pub fn judge(state: &SyncState, diff: &Diff, futures: bool) -> Verdict {
             if chained {
                 Verdict::Apply
             } else if futures {
-                Verdict::Gap(format!("pu={} but the previous diff ended at u={last_id}", diff.prev_id.map_or("none".into(), |p| p.to_string())))
+                Verdict::Gap(format!(
+                    "pu={} but the previous diff ended at u={last_id}",
+                    diff.prev_id.map_or("none".into(), |p| p.to_string())
+                ))
             } else {
-                Verdict::Gap(format!("U={} but the previous diff ended at u={last_id} (expected U={})", diff.first_id, last_id + 1))
+                Verdict::Gap(format!(
+                    "U={} but the previous diff ended at u={last_id} (expected U={})",
+                    diff.first_id,
+                    last_id + 1
+                ))
             }
         }
     }

@@ -103,9 +103,25 @@ pub fn classify(stream: &str) -> StreamKind {
         "bookTicker" => StreamKind::BookTicker,
         "trade" => StreamKind::Trade,
         "depth" | "depth@100ms" | "depth@250ms" | "depth@500ms" | "depth@0ms" => StreamKind::Depth,
-        _ if ["aggTrade", "markPrice", "kline", "continuousKline", "indexPrice", "forceOrder", "ticker", "miniTicker", "avgPrice", "depth5", "depth10", "depth20", "compositeIndex", "contractInfo", "rpiDepth"]
-            .iter()
-            .any(|p| kind.starts_with(p)) =>
+        _ if [
+            "aggTrade",
+            "markPrice",
+            "kline",
+            "continuousKline",
+            "indexPrice",
+            "forceOrder",
+            "ticker",
+            "miniTicker",
+            "avgPrice",
+            "depth5",
+            "depth10",
+            "depth20",
+            "compositeIndex",
+            "contractInfo",
+            "rpiDepth",
+        ]
+        .iter()
+        .any(|p| kind.starts_with(p)) =>
         {
             StreamKind::Unused
         }

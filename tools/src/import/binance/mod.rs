@@ -5,13 +5,13 @@
 mod depth_sync;
 mod message;
 
-use super::error::{ImportError, Issue, Location};
-use super::sink::{parse_px, parse_qty, LevelChange, Sink};
-use super::driver::{Common, LineFormat, Step};
 use super::ImportOptions;
-use depth_sync::{judge, Diff, SyncState, Verdict};
+use super::driver::{Common, LineFormat, Step};
+use super::error::{ImportError, Issue, Location};
+use super::sink::{LevelChange, Sink, parse_px, parse_qty};
+use depth_sync::{Diff, SyncState, Verdict, judge};
 use kestrel_engine::types::{Aggressor, BookSide, InstrumentId, UnixNanos};
-use message::{classify, exchange_ms, BookTicker, DepthUpdate, Envelope, PxQty, Snapshot, StreamKind, TradeMsg};
+use message::{BookTicker, DepthUpdate, Envelope, PxQty, Snapshot, StreamKind, TradeMsg, classify, exchange_ms};
 use std::collections::HashMap;
 
 struct Symbol {
@@ -110,11 +110,24 @@ impl<'a> Binance<'a> {
 
     /// The instrument for `symbol`, registered at its first message with scales read off the
     /// decimals that message carries.
-    fn symbol(&mut self, symbol: &str, futures: bool, sample: &[&str], sample_qty: &[&str]) -> Result<&mut Symbol, Step> {
+    fn symbol(
+        &mut self,
+        symbol: &str,
+        futures: bool,
+        sample: &[&str],
+        sample_qty: &[&str],
+    ) -> Result<&mut Symbol, Step> {
         if !self.symbols.contains_key(symbol) {
-            let venue = self.opts.venue.clone().unwrap_or_else(|| if futures { "BINANCE-USDM".into() } else { "BINANCE".into() });
+            let venue = self
+                .opts
+                .venue
+                .clone()
+                .unwrap_or_else(|| if futures { "BINANCE-USDM".into() } else { "BINANCE".into() });
             let id = self.c.sink.add_instrument(symbol, &venue).map_err(Step::Fatal)?;
-            self.symbols.insert(symbol.to_owned(), Symbol { id, futures, sync: SyncState::Waiting(Vec::new()), gap_pending: false });
+            self.symbols.insert(
+                symbol.to_owned(),
+                Symbol { id, futures, sync: SyncState::Waiting(Vec::new()), gap_pending: false },
+            );
         }
         let id = self.symbols[symbol].id;
         self.c.sink.settle_scales(id, sample, sample_qty).map_err(Step::Fatal)?;
@@ -190,7 +203,10 @@ impl<'a> Binance<'a> {
             Verdict::Gap(detail) => {
                 sym.gap_pending = true;
                 self.c.stats.gaps += 1;
-                self.c.policy.handle(&diff.at, Issue::SequenceGap { symbol: symbol.to_owned(), detail }).map_err(Step::Fatal)?;
+                self.c
+                    .policy
+                    .handle(&diff.at, Issue::SequenceGap { symbol: symbol.to_owned(), detail })
+                    .map_err(Step::Fatal)?;
             }
             Verdict::Apply => {}
         }
@@ -199,7 +215,11 @@ impl<'a> Binance<'a> {
         sym.gap_pending = gap && diff.changes.is_empty();
         sym.sync = SyncState::Chained { last_id: diff.last_id };
         self.c.stats.diffs_applied += 1;
-        let outcome = self.c.sink.levels(id, diff.ts_local, diff.ts_exchange, &diff.changes, diff.last_id, false, gap).map_err(Step::Fatal)?;
+        let outcome = self
+            .c
+            .sink
+            .levels(id, diff.ts_local, diff.ts_exchange, &diff.changes, diff.last_id, false, gap)
+            .map_err(Step::Fatal)?;
         if let Err(issue) = outcome {
             self.c.stats.crossed_books += 1;
             self.c.policy.handle(&diff.at, issue).map_err(Step::Fatal)?;
@@ -219,7 +239,8 @@ impl<'a> Binance<'a> {
         let changes = self.changes(id, &snap.bids, &snap.asks)?;
         let exch = ms(exchange_ms(snap.tx_ms, snap.event_ms));
         self.c.sink.clear(id, local, exch, snap.last_update_id).map_err(Step::Fatal)?;
-        let outcome = self.c.sink.levels(id, local, exch, &changes, snap.last_update_id, true, false).map_err(Step::Fatal)?;
+        let outcome =
+            self.c.sink.levels(id, local, exch, &changes, snap.last_update_id, true, false).map_err(Step::Fatal)?;
         if let Err(issue) = outcome {
             self.c.stats.crossed_books += 1;
             self.c.policy.handle(at, issue).map_err(Step::Fatal)?;
@@ -247,7 +268,8 @@ impl<'a> Binance<'a> {
         if let Some((name, _)) = bridging {
             return Some(name.clone());
         }
-        let waiting: Vec<_> = self.symbols.iter().filter(|(_, s)| matches!(&s.sync, SyncState::Waiting(p) if !p.is_empty())).collect();
+        let waiting: Vec<_> =
+            self.symbols.iter().filter(|(_, s)| matches!(&s.sync, SyncState::Waiting(p) if !p.is_empty())).collect();
         if waiting.len() == 1 {
             return Some(waiting[0].0.clone());
         }
