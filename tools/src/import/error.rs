@@ -101,7 +101,7 @@ impl Issue {
             }
             Issue::Truncated(_) => "re-copy the file; pass --lenient to keep the lines read before the cut",
             Issue::BadHeader(_) => {
-                "fix the header row (it names the columns and cannot be skipped, even with --lenient); see the README for the columns"
+                "fix the header row (it names the columns and cannot be skipped, not even in lenient mode); see the README for the columns"
             }
             Issue::NoData => "check that these are the right files and the right --format",
         }
