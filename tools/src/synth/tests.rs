@@ -258,29 +258,3 @@ fn unwritable_output_is_a_tape_error() {
     let err = write_tape(&cfg(1, 1), &dir.path().join("missing/dir/x.tape")).unwrap_err();
     assert!(matches!(err, SynthError::Tape(_)), "{err}");
 }
-
-/// Generation speed: `cargo test -p kestrel-tools --release synth::tests::speed -- --ignored --nocapture`.
-#[test]
-#[ignore = "timing, run by hand in release"]
-#[allow(clippy::disallowed_methods)] // wall-clock timing is the point here
-fn speed() {
-    let cfg = cfg(42, 3_600);
-    let t = std::time::Instant::now();
-    let n = Synth::new(&cfg).unwrap().count();
-    let secs = t.elapsed().as_secs_f64();
-    println!(
-        "{n} records ({:.0}/simulated s) in {secs:.3} s: {:.2} M records/s",
-        n as f64 / 3_600.0,
-        n as f64 / secs / 1e6
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let t = std::time::Instant::now();
-    let report = write_tape(&cfg, &dir.path().join("speed.tape")).unwrap();
-    let secs = t.elapsed().as_secs_f64();
-    println!(
-        "write_tape: {} records, {} bytes in {secs:.3} s: {:.2} M records/s",
-        report.records,
-        report.bytes,
-        report.records as f64 / secs / 1e6
-    );
-}
