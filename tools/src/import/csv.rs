@@ -24,6 +24,7 @@ use super::ImportOptions;
 use super::driver::{Common, LineFormat, Step};
 use super::error::{ImportError, Issue, Location};
 use super::sink::{LevelChange, Sink, parse_px, parse_qty};
+use kestrel_engine::tape::Trade;
 use kestrel_engine::types::{Aggressor, BookSide, InstrumentId, InstrumentSpec, Price, Qty, UnixNanos};
 use std::collections::HashMap;
 
@@ -257,7 +258,10 @@ impl<'a> Csv<'a> {
                     other => return Err(invalid_side(other, "buy, sell or unknown").into()),
                 };
                 let trade_id = parse_id(row.get(cols, "trade_id"), "trade_id")?;
-                self.c.sink.trade(id, local, exchange, px, qty, aggressor, trade_id).map_err(Step::Fatal)??;
+                self.c
+                    .sink
+                    .trade(Trade::new(id, local, exchange, px, qty, aggressor, trade_id))
+                    .map_err(Step::Fatal)??;
             }
             _ => self.c.sink.clear(id, local, exchange, update_id).map_err(Step::Fatal)?,
         }

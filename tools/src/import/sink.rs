@@ -4,9 +4,7 @@
 use super::error::{ImportError, Issue};
 use kestrel_engine::book::L2Book;
 use kestrel_engine::tape::{BookClear, LevelUpdate, Quote, TapeWriter, Trade, WrittenTape, flags};
-use kestrel_engine::types::{
-    Aggressor, BookSide, InstrumentId, InstrumentSpec, MAX_SCALE, Price, Qty, UnixNanos, parse_fixed,
-};
+use kestrel_engine::types::{BookSide, InstrumentId, InstrumentSpec, MAX_SCALE, Price, Qty, UnixNanos, parse_fixed};
 
 /// Per-instrument state while importing.
 #[derive(Debug)]
@@ -220,22 +218,13 @@ impl Sink {
         Ok(Ok(()))
     }
 
-    #[allow(clippy::too_many_arguments)] // one argument per field of the trade record
-    pub fn trade(
-        &mut self,
-        id: InstrumentId,
-        ts_local: UnixNanos,
-        ts_exchange: UnixNanos,
-        px: Price,
-        qty: Qty,
-        aggressor: Aggressor,
-        trade_id: u64,
-    ) -> Result<Result<(), Issue>, ImportError> {
-        if let Err(issue) = self.check_increments(id, px, qty) {
+    /// Writes a trade after checking its price and size against the tick and lot.
+    pub fn trade(&mut self, mut trade: Trade) -> Result<Result<(), Issue>, ImportError> {
+        if let Err(issue) = self.check_increments(trade.header.instrument, trade.px, trade.qty) {
             return Ok(Err(issue));
         }
-        let ts = self.ts(ts_local);
-        self.writer.write(Trade::new(id, ts, ts_exchange, px, qty, aggressor, trade_id))?;
+        trade.header.ts_local = self.ts(trade.header.ts_local);
+        self.writer.write(trade)?;
         Ok(Ok(()))
     }
 

@@ -10,6 +10,7 @@ use super::driver::{Common, LineFormat, Step};
 use super::error::{ImportError, Issue, Location};
 use super::sink::{LevelChange, Sink, parse_px, parse_qty};
 use depth_sync::{Diff, SyncState, Verdict, judge};
+use kestrel_engine::tape::Trade;
 use kestrel_engine::types::{Aggressor, BookSide, InstrumentId, UnixNanos};
 use message::{BookTicker, DepthUpdate, Envelope, PxQty, Snapshot, StreamKind, TradeMsg, classify, exchange_ms};
 use std::collections::HashMap;
@@ -153,7 +154,7 @@ impl<'a> Binance<'a> {
         let qty = parse_qty(spec, "trade size (q)", m.q, false)?;
         let aggressor = if m.m { Aggressor::Sell } else { Aggressor::Buy };
         let exch = ms(exchange_ms(m.tx_ms, m.event_ms));
-        self.c.sink.trade(id, local, exch, px, qty, aggressor, m.t).map_err(Step::Fatal)??;
+        self.c.sink.trade(Trade::new(id, local, exch, px, qty, aggressor, m.t)).map_err(Step::Fatal)??;
         Ok(())
     }
 
