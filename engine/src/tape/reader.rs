@@ -74,9 +74,13 @@ impl Tape {
             return Err(TapeError::TruncatedHeader { path, len, needed: header.data_offset });
         }
         let table = &map[..header.data_offset as usize];
-        let mut zeroed = table.to_vec();
-        zeroed[header_crc_range()].fill(0);
-        if crc32fast::hash(&zeroed) != header.header_crc32 {
+        // The stored CRC was computed with its own four bytes zeroed.
+        let crc_at = header_crc_range();
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(&table[..crc_at.start]);
+        crc.update(&[0; 4]);
+        crc.update(&table[crc_at.end..]);
+        if crc.finalize() != header.header_crc32 {
             return Err(corrupt(&path, "header checksum mismatch"));
         }
 

@@ -130,10 +130,7 @@ impl TapeWriter {
         if tick.0 <= 0 || lot.0 <= 0 {
             return Err(self.err(format!("tick {} and lot {} must be positive", tick.0, lot.0)));
         }
-        let entry = self
-            .entries
-            .get_mut(id.index())
-            .ok_or_else(|| TapeError::Write { path: self.out.clone(), what: format!("no instrument {}", id.0) })?;
+        let entry = self.entry_mut(id)?;
         entry.tick = tick.0;
         entry.lot = lot.0;
         entry.flags = (if tick_inferred { header::TICK_INFERRED } else { 0 })
@@ -141,14 +138,18 @@ impl TapeWriter {
         Ok(())
     }
 
+    fn entry_mut(&mut self, id: InstrumentId) -> Result<&mut InstrumentEntry, TapeError> {
+        let path = &self.out;
+        self.entries
+            .get_mut(id.index())
+            .ok_or_else(|| TapeError::Write { path: path.clone(), what: format!("no instrument {}", id.0) })
+    }
+
     /// Sets an instrument's decimals. Only allowed while none of its records carries a price or a
     /// size (a book-clear record does not), since those would change meaning.
     pub fn set_scales(&mut self, id: InstrumentId, price_scale: u8, qty_scale: u8) -> Result<(), TapeError> {
         let out = self.out.clone();
-        let entry = self
-            .entries
-            .get_mut(id.index())
-            .ok_or_else(|| TapeError::Write { path: out.clone(), what: format!("no instrument {}", id.0) })?;
+        let entry = self.entry_mut(id)?;
         if entry.quotes + entry.trades + entry.level_updates > 0 {
             return Err(TapeError::Write { path: out, what: "decimals changed after prices were written".into() });
         }

@@ -75,11 +75,6 @@ impl Fixed {
     pub fn new(value: i64, scale: u8) -> Self {
         Fixed { value, scale }
     }
-
-    /// The nearest `f64`; for features and statistics only, never for prices in orders.
-    pub fn to_f64(self) -> f64 {
-        self.value as f64 / 10f64.powi(i32::from(self.scale))
-    }
 }
 
 impl fmt::Display for Fixed {

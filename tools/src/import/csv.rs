@@ -169,9 +169,7 @@ impl<'a> Csv<'a> {
     fn row(&mut self, cols: &Columns, text: &str, at: &Location) -> Result<(), Step> {
         let row = Row { fields: text.split(',').collect() };
         let local = self.c.ts.to_nanos(row.need(cols, "ts_local", "any")?)?;
-        if local < self.c.last_local {
-            return Err(Issue::OutOfOrder { ts: local, prev: self.c.last_local }.into());
-        }
+        self.c.advance(local)?;
         let exchange = match row.get(cols, "ts_exchange") {
             "" => UnixNanos::UNKNOWN,
             t => UnixNanos(self.c.ts.to_nanos(t)?),
@@ -209,7 +207,6 @@ impl<'a> Csv<'a> {
                 if !same_batch {
                     self.flush_step()?;
                 }
-                self.c.last_local = local.0;
                 let batch = self.batch.get_or_insert_with(|| Batch {
                     id,
                     ts_local: local,
@@ -265,7 +262,6 @@ impl<'a> Csv<'a> {
             }
             _ => self.c.sink.clear(id, local, exchange, update_id).map_err(Step::Fatal)?,
         }
-        self.c.last_local = local.0;
         self.c.stats.count(match kind {
             "quote" => "quote",
             "trade" => "trade",
