@@ -1,5 +1,6 @@
 //! Exit codes and how errors are shown. Scripts can rely on the codes; people read the messages.
 
+use kestrel_engine::journal::JournalError;
 use kestrel_engine::tape::TapeError;
 use kestrel_tools::import::ImportError;
 use kestrel_tools::synth::SynthError;
@@ -12,7 +13,7 @@ Exit codes:
   2  usage error: bad arguments or options, an output that already exists
   3  bad input data: a malformed line, a sequence gap, a crossed book... (see --lenient)
   4  an input file is missing or unreadable, or an output cannot be written
-  5  a tape is corrupt, truncated or of an unsupported version";
+  5  a tape or journal is corrupt, truncated or of an unsupported version";
 
 /// An error the CLI itself raises about how it was called (exit code 2).
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +36,13 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
         }
         if let Some(t) = cause.downcast_ref::<TapeError>() {
             return tape_code(t);
+        }
+        if let Some(e) = cause.downcast_ref::<JournalError>() {
+            return match e {
+                JournalError::Io { .. } => 4,
+                JournalError::Exists { .. } => 2,
+                _ => 5,
+            };
         }
         if let Some(e) = cause.downcast_ref::<SynthError>() {
             return match e {

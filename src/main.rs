@@ -6,6 +6,8 @@
 #![forbid(unsafe_code)]
 
 mod exit;
+mod journal;
+mod paper;
 mod tape;
 
 use clap::{Parser, Subcommand};
@@ -25,15 +27,22 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Replay a tape through the engine in paper mode (journal, latency histograms, summary)
+    Paper(paper::PaperArgs),
     /// Make, convert and inspect tapes (recorded market data)
     #[command(subcommand)]
     Tape(tape::TapeCommand),
+    /// Inspect and export run journals
+    #[command(subcommand)]
+    Journal(journal::JournalCommand),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Paper(args) => paper::run(args),
         Command::Tape(cmd) => tape::run(cmd),
+        Command::Journal(cmd) => journal::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -53,6 +53,38 @@ impl L2Book {
         }
     }
 
+    /// Like [`L2Book::set`], but never grows a side past `max_levels`: the hot path's fixed-memory
+    /// book. A new level worse than all of a full side is not kept; a new level better than the worst
+    /// pushes the worst out. Returns `false` when a level was dropped either way. Deep levels beyond
+    /// the cap are lost until the next snapshot, which only matters to features that read that deep.
+    pub fn set_bounded(&mut self, side: BookSide, px: Price, qty: Qty, max_levels: usize) -> bool {
+        let levels = match side {
+            BookSide::Bid => &mut self.bids,
+            BookSide::Ask => &mut self.asks,
+        };
+        let found = match side {
+            BookSide::Bid => levels.binary_search_by(|l| px.cmp(&l.px)),
+            BookSide::Ask => levels.binary_search_by(|l| l.px.cmp(&px)),
+        };
+        match (found, qty.0 > 0) {
+            (Ok(i), true) => levels[i].qty = qty,
+            (Ok(i), false) => {
+                levels.remove(i);
+            }
+            (Err(i), true) if levels.len() < max_levels => levels.insert(i, Level { px, qty }),
+            (Err(i), true) => {
+                if i >= levels.len() {
+                    return false;
+                }
+                levels.pop();
+                levels.insert(i, Level { px, qty });
+                return false;
+            }
+            (Err(_), false) => {}
+        }
+        true
+    }
+
     pub fn best_bid(&self) -> Option<Level> {
         self.bids.first().copied()
     }
@@ -100,6 +132,19 @@ mod tests {
         assert!(!book.is_crossed());
         book.set(BookSide::Bid, Price(103), Qty(1));
         assert!(book.is_crossed());
+    }
+
+    #[test]
+    fn bounded_book_keeps_the_best_levels_and_never_grows() {
+        let mut book = L2Book::with_capacity(3);
+        for px in [100, 99, 98] {
+            assert!(book.set_bounded(BookSide::Bid, Price(px), Qty(1), 3));
+        }
+        assert!(!book.set_bounded(BookSide::Bid, Price(97), Qty(1), 3), "worse than a full side: dropped");
+        assert!(!book.set_bounded(BookSide::Bid, Price(101), Qty(1), 3), "better: pushes the worst out");
+        let pxs: Vec<i64> = book.bids().iter().map(|l| l.px.0).collect();
+        assert_eq!(pxs, [101, 100, 99]);
+        assert_eq!(book.bids().len(), 3);
     }
 
     proptest! {

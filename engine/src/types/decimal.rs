@@ -79,8 +79,9 @@ impl Fixed {
 
 impl fmt::Display for Fixed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let unit = 10u64.pow(u32::from(self.scale));
-        let magnitude = self.value.unsigned_abs();
+        // u128: money carries price + quantity decimals (up to 24), past what a u64 power of ten holds.
+        let unit = 10u128.pow(u32::from(self.scale));
+        let magnitude = u128::from(self.value.unsigned_abs());
         let sign = if self.value < 0 { "-" } else { "" };
         if self.scale == 0 {
             write!(f, "{sign}{magnitude}")
@@ -95,6 +96,12 @@ impl fmt::Display for Fixed {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn displays_scales_past_nineteen_digits() {
+        assert_eq!(Fixed::new(-12, 24).to_string(), "-0.000000000000000000000012");
+        assert_eq!(Fixed::new(i64::MIN, 0).to_string(), "-9223372036854775808");
+    }
 
     #[test]
     fn parses_exchange_strings_exactly() {

@@ -1,0 +1,238 @@
+//! Raw config → checked settings. Runs before any thread starts; every error names the key.
+
+use super::ConfigError;
+use super::raw::{RawConfig, StrategySection};
+use crate::decide::{InstrumentLimits, RuleParams};
+use crate::ingest::Speed;
+use crate::pipeline::{Topology, WaitStrategy};
+use crate::types::{InstrumentSpec, Qty, parse_fixed};
+
+/// Settings that do not depend on the tape.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunSettings {
+    pub topology: Topology,
+    /// `None`: chosen by the topology plan.
+    pub wait: Option<WaitStrategy>,
+    pub ring_capacity: usize,
+    pub pin_threads: bool,
+    pub book_levels: usize,
+    pub speed: Speed,
+    pub paper: PaperSettings,
+    pub journal_capacity: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PaperSettings {
+    pub order_latency_ns: u64,
+    pub response_latency_ns: u64,
+}
+
+/// Most book levels per side a config may ask for (memory: 16 bytes a level, two copies).
+const MAX_BOOK_LEVELS: usize = 1_000_000;
+/// Longest configurable latency: an hour of tape time is surely a typo.
+const MAX_LATENCY_US: u64 = 3_600_000_000;
+
+impl RunSettings {
+    /// `origin` names where the config came from (a path, or "built-in defaults") for messages.
+    pub fn from_raw(raw: &RawConfig, origin: &str) -> Result<RunSettings, ConfigError> {
+        let e = &raw.engine;
+        let topology = Topology::parse(&e.topology).ok_or_else(|| {
+            ConfigError::value(
+                origin,
+                "engine.topology",
+                format!("= {:?}: use \"auto\", \"fused\" or \"threaded\"", e.topology),
+            )
+        })?;
+        let wait = match e.wait.as_str() {
+            "auto" => None,
+            "busy-spin" => Some(WaitStrategy::BusySpin),
+            "spin-yield" => Some(WaitStrategy::SpinYield { spin_ns: e.spin_ns }),
+            "park" => Some(WaitStrategy::Park { spin_ns: e.spin_ns }),
+            other => {
+                return Err(ConfigError::value(
+                    origin,
+                    "engine.wait",
+                    format!("= {other:?}: use \"auto\", \"busy-spin\", \"spin-yield\" or \"park\""),
+                ));
+            }
+        };
+        if e.spin_ns > 1_000_000_000 {
+            return Err(ConfigError::value(origin, "engine.spin_ns", "is over 1 s; a spin budget is µs at most"));
+        }
+        if !(1..=MAX_BOOK_LEVELS).contains(&e.book_levels) {
+            return Err(ConfigError::value(origin, "engine.book_levels", format!("must be 1 to {MAX_BOOK_LEVELS}")));
+        }
+        let speed = Speed::parse(&raw.replay.speed).map_err(|m| ConfigError::value(origin, "replay.speed", m))?;
+        let p = &raw.paper;
+        for (key, v) in
+            [("paper.order_latency_us", p.order_latency_us), ("paper.response_latency_us", p.response_latency_us)]
+        {
+            if v > MAX_LATENCY_US {
+                return Err(ConfigError::value(origin, key, format!("= {v} µs is over an hour; give microseconds")));
+            }
+        }
+        if raw.journal.capacity_records == 0 {
+            return Err(ConfigError::value(origin, "journal.capacity_records", "must be at least 1"));
+        }
+        check_strategy(&raw.strategy, origin)?;
+        Ok(RunSettings {
+            topology,
+            wait,
+            ring_capacity: e.ring_capacity,
+            pin_threads: e.pin_threads,
+            book_levels: e.book_levels,
+            speed,
+            paper: PaperSettings {
+                order_latency_ns: p.order_latency_us * 1000,
+                response_latency_ns: p.response_latency_us * 1000,
+            },
+            journal_capacity: raw.journal.capacity_records,
+        })
+    }
+}
+
+fn check_strategy(s: &StrategySection, origin: &str) -> Result<(), ConfigError> {
+    if s.kind != "imbalance" {
+        return Err(ConfigError::value(
+            origin,
+            "strategy.kind",
+            format!("= {:?}: the only rule so far is \"imbalance\"", s.kind),
+        ));
+    }
+    if !(s.imbalance_threshold.is_finite() && s.imbalance_threshold > 0.0 && s.imbalance_threshold <= 1.0) {
+        return Err(ConfigError::value(origin, "strategy.imbalance_threshold", "must be in (0, 1]"));
+    }
+    if s.max_spread_ticks < 1 {
+        return Err(ConfigError::value(origin, "strategy.max_spread_ticks", "must be at least 1"));
+    }
+    if !(1..=1024).contains(&s.max_in_flight) {
+        return Err(ConfigError::value(origin, "strategy.max_in_flight", "must be 1 to 1024"));
+    }
+    if s.symbols.is_empty() {
+        return Err(ConfigError::value(origin, "strategy.symbols", "is empty; use [\"*\"] to trade every instrument"));
+    }
+    Ok(())
+}
+
+/// Resolves the strategy against the tape's instruments: which to trade, and sizes in their units.
+pub fn resolve_strategy(
+    s: &StrategySection,
+    instruments: &[InstrumentSpec],
+    origin: &str,
+) -> Result<RuleParams, ConfigError> {
+    check_strategy(s, origin)?;
+    let all = s.symbols.iter().any(|x| x == "*");
+    for sym in s.symbols.iter().filter(|x| *x != "*") {
+        if !instruments.iter().any(|i| &i.symbol == sym) {
+            let known: Vec<&str> = instruments.iter().map(|i| i.symbol.as_str()).collect();
+            return Err(ConfigError::value(
+                origin,
+                "strategy.symbols",
+                format!("names {sym:?}, which is not on the tape (it has: {})", known.join(", ")),
+            ));
+        }
+    }
+    let mut limits = Vec::with_capacity(instruments.len());
+    for spec in instruments {
+        let trade = all || s.symbols.iter().any(|x| x == &spec.symbol);
+        let order_qty = size(&s.order_qty, spec, "strategy.order_qty", origin)?;
+        let max_position = size(&s.max_position, spec, "strategy.max_position", origin)?;
+        if trade && max_position < order_qty {
+            return Err(ConfigError::value(
+                origin,
+                "strategy.max_position",
+                format!("= {} is smaller than order_qty = {}: no order could ever pass", s.max_position, s.order_qty),
+            ));
+        }
+        limits.push(InstrumentLimits { trade, order_qty, max_position, tick: spec.tick });
+    }
+    Ok(RuleParams {
+        imbalance_threshold: s.imbalance_threshold,
+        cooldown_ns: s.cooldown_ms.saturating_mul(1_000_000),
+        max_spread_ticks: s.max_spread_ticks,
+        max_in_flight: s.max_in_flight,
+        instruments: limits,
+    })
+}
+
+/// A decimal size in `spec`'s units: positive, representable at its scale, a multiple of its lot.
+fn size(text: &str, spec: &InstrumentSpec, key: &'static str, origin: &str) -> Result<Qty, ConfigError> {
+    let v = parse_fixed(text, spec.qty_scale).map_err(|e| {
+        ConfigError::value(
+            origin,
+            key,
+            format!("= {text:?} for {}: {e} (quantity scale {})", spec.symbol, spec.qty_scale),
+        )
+    })?;
+    if v <= 0 {
+        return Err(ConfigError::value(origin, key, format!("= {text:?} must be positive")));
+    }
+    if spec.lot.0 > 0 && v % spec.lot.0 != 0 {
+        return Err(ConfigError::value(
+            origin,
+            key,
+            format!("= {text:?} is not a multiple of {}'s lot {}", spec.symbol, spec.lot.at(spec.qty_scale)),
+        ));
+    }
+    Ok(Qty(v))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::parse;
+    use crate::types::Price;
+    use std::path::Path;
+
+    fn spec(symbol: &str) -> InstrumentSpec {
+        InstrumentSpec {
+            symbol: symbol.into(),
+            venue: "X".into(),
+            price_scale: 2,
+            qty_scale: 3,
+            tick: Price(1),
+            lot: Qty(5),
+        }
+    }
+
+    #[test]
+    fn an_unknown_key_is_an_error_naming_it() {
+        let err = parse("[engine]\ntopolgy = \"fused\"\n", Path::new("c.toml")).unwrap_err().to_string();
+        assert!(err.contains("c.toml") && err.contains("topolgy"), "{err}");
+        let err = parse("[stratgy]\n", Path::new("c.toml")).unwrap_err().to_string();
+        assert!(err.contains("stratgy"), "{err}");
+    }
+
+    #[test]
+    fn the_defaults_resolve_and_bad_values_name_their_key() {
+        let raw = RawConfig::default();
+        let s = RunSettings::from_raw(&raw, "defaults").unwrap();
+        assert_eq!(s.topology, Topology::Auto);
+        let mut bad = raw.clone();
+        bad.engine.wait = "spinny".into();
+        let err = RunSettings::from_raw(&bad, "c.toml").unwrap_err().to_string();
+        assert!(err.contains("engine.wait") && err.contains("spin-yield"), "{err}");
+        let mut bad = raw.clone();
+        bad.replay.speed = "fast".into();
+        assert!(RunSettings::from_raw(&bad, "c").unwrap_err().to_string().contains("replay.speed"));
+    }
+
+    #[test]
+    fn sizes_resolve_per_instrument_and_must_fit_lot_and_scale() {
+        let mut s = StrategySection { order_qty: "0.010".into(), max_position: "0.050".into(), ..Default::default() };
+        let p = resolve_strategy(&s, &[spec("A"), spec("B")], "c").unwrap();
+        assert_eq!(p.instruments[1].order_qty, Qty(10));
+        s.order_qty = "0.0101".into();
+        assert!(resolve_strategy(&s, &[spec("A")], "c").unwrap_err().to_string().contains("strategy.order_qty"));
+        s.order_qty = "0.012".into();
+        let err = resolve_strategy(&s, &[spec("A")], "c").unwrap_err().to_string();
+        assert!(err.contains("lot"), "{err}");
+        s.order_qty = "0.010".into();
+        s.symbols = vec!["ZZZ".into()];
+        let err = resolve_strategy(&s, &[spec("A")], "c").unwrap_err().to_string();
+        assert!(err.contains("ZZZ") && err.contains("A"), "{err}");
+        s.symbols = vec!["B".into()];
+        let p = resolve_strategy(&s, &[spec("A"), spec("B")], "c").unwrap();
+        assert_eq!(p.instruments.iter().map(|l| l.trade).collect::<Vec<_>>(), [false, true]);
+    }
+}

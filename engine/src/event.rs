@@ -1,0 +1,95 @@
+//! The messages that travel between hot stages, in the order they flow (DESIGN.md §1):
+//! [`MarketEvent`] (ingest → features) → [`Featured`] (features → decide) → [`Intent`]
+//! (decide → execute), and [`Report`] back from execute to decide.
+//!
+//! Every message is `Copy` and fixed-size, so a ring slot holds it by value and passing it on never
+//! allocates. Every message carries the event's `stamp` (TSC ticks when ingest took it) for latency
+//! histograms; stamps never reach the journal, which must be identical across topologies.
+
+use crate::journal::{BlockReason, RejectReason, Side};
+use crate::tape::RawRecord;
+use crate::types::{InstrumentId, Price, Qty, UnixNanos};
+
+/// One tape (or gateway) record as the hot stages see it.
+#[derive(Clone, Copy, Debug)]
+pub struct MarketEvent {
+    /// Index of this event within the run, from 0: the journal's `event_seq`.
+    pub seq: u64,
+    /// Strategy time: tape time in paper mode (never going backwards), the TSC clock live.
+    pub ts: UnixNanos,
+    /// TSC ticks when ingest took the event; for latency only (see [`crate::clock::Stopwatch`]).
+    pub stamp: u64,
+    pub record: RawRecord,
+}
+
+/// What the features stage knows about one instrument's market after an event.
+///
+/// Issue 3 computes only the top of book and the L1 imbalance; the features issue grows this into the
+/// versioned feature vector that models read.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Features {
+    pub instrument: InstrumentId,
+    /// The book is two-sided, uncrossed and not mid-batch: safe to decide on.
+    pub tradable: bool,
+    pub bid_px: Price,
+    pub bid_qty: Qty,
+    pub ask_px: Price,
+    pub ask_qty: Qty,
+    /// (bid size − ask size) / (bid size + ask size) at the touch, in [-1, 1]; 0 when not tradable.
+    pub l1_imbalance: f64,
+}
+
+/// An event with the features computed after it.
+#[derive(Clone, Copy, Debug)]
+pub struct Featured {
+    pub event: MarketEvent,
+    pub features: Features,
+}
+
+/// A trade the strategy wants, and what the pre-trade checks said about it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Candidate {
+    pub instrument: InstrumentId,
+    pub side: Side,
+    pub qty: Qty,
+    /// The touch the decision saw on the side it would take (the ask for a buy).
+    pub px_seen: Price,
+    /// The strategy's signal in millionths (journaled as-is).
+    pub signal_micros: i64,
+    pub verdict: Verdict,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Passed the checks: becomes a market order with this id.
+    Approved {
+        order_id: u64,
+    },
+    Blocked(BlockReason),
+}
+
+/// What decide hands to execute for every event: the event itself (the venue needs the market too)
+/// and at most one candidate.
+#[derive(Clone, Copy, Debug)]
+pub struct Intent {
+    pub event: MarketEvent,
+    pub candidate: Option<Candidate>,
+}
+
+/// The venue's answer to one order, travelling back to decide.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Report {
+    pub order_id: u64,
+    pub instrument: InstrumentId,
+    pub side: Side,
+    pub outcome: Outcome,
+    /// Tape time at which the strategy learns of it (venue time + response latency). Decide applies a
+    /// report before the first event at or after this time, in every topology.
+    pub ts_arrive: UnixNanos,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Filled { px: Price, qty: Qty },
+    Rejected(RejectReason),
+}

@@ -1,0 +1,197 @@
+//! A paper run: a tape replayed through the hot pipeline against the paper venue, written to a run
+//! directory. This is the cold side's job around the hot one: build and check everything, start the
+//! runners, wait, then write the journal's end, the latency files and the summary.
+//!
+//! A run directory holds:
+//! - `journal.kj`: every decision, block, order, fill and reject (`kestrel journal export` → CSV);
+//! - `latency.hlog`: the histograms in the HdrHistogram interval-log format, one tagged interval per
+//!   metric; `latency.json`: their percentiles;
+//! - `summary.json`: counts, PnL, win rate, throughput, latency percentiles, back-pressure;
+//! - `config.toml`: the configuration the run used, every default spelled out.
+
+mod summary;
+
+pub use summary::{InstrumentSummary, RunSummary};
+
+use crate::config::{ConfigError, RawConfig, RunSettings, resolve_strategy};
+use crate::decide::DecideStage;
+use crate::execute::{ExecuteStage, TouchVenue};
+use crate::features::FeatureStage;
+use crate::ingest::TapeSource;
+use crate::journal::{JournalError, JournalMeta, JournalWriter};
+use crate::latency::{write_hlog, write_json};
+use crate::pipeline::{self, Pipeline, Plan, PlanError, RunControl, ThreadPanic};
+use crate::tape::Tape;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+pub const JOURNAL_FILE: &str = "journal.kj";
+
+#[derive(Debug, thiserror::Error)]
+pub enum PaperError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("topology: {0}")]
+    Plan(#[from] PlanError),
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{0}: exists and is not empty; give a new --out directory (runs never overwrite each other)")]
+    OutExists(PathBuf),
+    #[error(transparent)]
+    Thread(#[from] ThreadPanic),
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> PaperError + '_ {
+    move |source| PaperError::Io { path: path.to_path_buf(), source }
+}
+
+/// What to run.
+#[derive(Debug)]
+pub struct PaperRequest {
+    pub tape: Arc<Tape>,
+    /// A name for the tape in the summary (its path, or "bundled synthetic").
+    pub tape_label: String,
+    pub config: RawConfig,
+    /// Where the config came from, for messages and the summary.
+    pub config_origin: String,
+    pub out_dir: PathBuf,
+    /// Cores available to the process, read before anything was pinned.
+    pub cores: usize,
+    /// Wall-clock start, read by the caller (the engine does not read the wall clock); stamps the
+    /// HdrHistogram log.
+    pub started: SystemTime,
+}
+
+/// A run checked and built, ready to start: every error that can be found before the first event
+/// has been found.
+#[derive(Debug)]
+pub struct Prepared {
+    request: PaperRequest,
+    settings: RunSettings,
+    plan: Plan,
+    pipeline: Pipeline<TapeSource, TouchVenue>,
+}
+
+impl Prepared {
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    pub fn settings(&self) -> &RunSettings {
+        &self.settings
+    }
+
+    pub fn events_total(&self) -> u64 {
+        self.request.tape.len() as u64
+    }
+}
+
+/// Checks the config against the tape, plans the topology, creates the run directory and the
+/// journal, and builds the stages.
+pub fn prepare(request: PaperRequest, control: &Arc<RunControl>) -> Result<Prepared, PaperError> {
+    let origin = request.config_origin.clone();
+    let settings = RunSettings::from_raw(&request.config, &origin)?;
+    let instruments = request.tape.instruments();
+    let params = resolve_strategy(&request.config.strategy, instruments, &origin)?;
+    let plan =
+        pipeline::plan(settings.topology, settings.wait, request.cores, settings.pin_threads, settings.ring_capacity)?;
+
+    create_run_dir(&request.out_dir)?;
+    let config_text = toml::to_string(&request.config).unwrap_or_default();
+    let config_path = request.out_dir.join("config.toml");
+    std::fs::write(&config_path, &config_text).map_err(io(&config_path))?;
+    let meta =
+        JournalMeta { tape_data_crc32: request.tape.header().data_crc32, config_hash: decision_hash(&request.config) };
+    let journal =
+        JournalWriter::create(request.out_dir.join(JOURNAL_FILE), instruments, meta, settings.journal_capacity)?;
+
+    let n = instruments.len();
+    let max_in_flight = params.max_in_flight as usize;
+    let venue = TouchVenue::new(
+        n,
+        settings.book_levels,
+        max_in_flight,
+        settings.paper.order_latency_ns,
+        settings.paper.response_latency_ns,
+    );
+    let pipeline = Pipeline {
+        source: TapeSource::new(request.tape.clone(), settings.speed, control.stop_flag()),
+        features: FeatureStage::new(n, settings.book_levels),
+        decide: DecideStage::new(params),
+        execute: ExecuteStage::new(venue, n),
+        journal,
+    };
+    Ok(Prepared { request, settings, plan, pipeline })
+}
+
+/// Runs a prepared run to the end of the tape (or a stop request), then writes the run directory's
+/// remaining files. `monitor` is called on this thread every few tens of ms (a progress bar).
+pub fn run(
+    prepared: Prepared,
+    control: &Arc<RunControl>,
+    monitor: &mut dyn FnMut(&RunControl),
+) -> Result<RunSummary, PaperError> {
+    let Prepared { request, settings, plan, pipeline } = prepared;
+    let sw = crate::clock::Stopwatch::new();
+    let t0 = sw.stamp();
+    let finished = pipeline::run(pipeline, &plan, control, monitor)?;
+    let elapsed = Duration::from_nanos(sw.since(t0));
+    let journal_path = finished.journal.path().to_path_buf();
+    let journal_summary = finished.journal.finish()?;
+    if let Some(e) = finished.journal_error {
+        return Err(e.into());
+    }
+    let dir = &request.out_dir;
+    let hlog = dir.join("latency.hlog");
+    let mut f = std::fs::File::create(&hlog).map_err(io(&hlog))?;
+    write_hlog(&finished.latency, request.started, elapsed, &mut f).map_err(io(&hlog))?;
+    let json = dir.join("latency.json");
+    let mut f = std::fs::File::create(&json).map_err(io(&json))?;
+    write_json(&finished.latency, &mut f).map_err(io(&json))?;
+
+    let summary = RunSummary::build(summary::Inputs {
+        request: &request,
+        settings: &settings,
+        plan: &plan,
+        events: finished.events,
+        elapsed,
+        execute: &finished.execute,
+        latency: &finished.latency,
+        links: &finished.links,
+        journal: &journal_summary,
+        journal_path: &journal_path,
+        dropped_levels: finished.features.market().dropped_levels(),
+        stopped_early: finished.events < request.tape.len() as u64,
+    });
+    let path = dir.join("summary.json");
+    let text = serde_json::to_string_pretty(&summary).unwrap_or_default() + "\n";
+    std::fs::write(&path, text).map_err(io(&path))?;
+    Ok(summary)
+}
+
+/// A hash of the settings that decide what the journal holds: the strategy, the paper venue and the
+/// book depth. Topology, wait strategy, rings, pinning and speed change how fast a run goes, never what
+/// it decides, so two runs that differ only in those have byte-identical journals, headers included.
+fn decision_hash(config: &RawConfig) -> u64 {
+    let semantic = (&config.strategy, &config.paper, config.engine.book_levels);
+    let text = serde_json::to_string(&semantic).unwrap_or_default();
+    // Two CRC-32s over different seeds make a 64-bit fingerprint; this is for telling configs apart,
+    // not for security.
+    let mut h = crc32fast::Hasher::new_with_initial(0x4b53_5452);
+    h.update(text.as_bytes());
+    (u64::from(crc32fast::hash(text.as_bytes())) << 32) | u64::from(h.finalize())
+}
+
+/// Creates `dir` (and parents). An existing empty directory is fine; anything in it is not touched.
+fn create_run_dir(dir: &Path) -> Result<(), PaperError> {
+    if dir.exists() {
+        let mut entries = std::fs::read_dir(dir).map_err(io(dir))?;
+        if entries.next().is_some() {
+            return Err(PaperError::OutExists(dir.to_path_buf()));
+        }
+    }
+    std::fs::create_dir_all(dir).map_err(io(dir))
+}

@@ -1,0 +1,159 @@
+//! `summary.json`: what a run did, in one document for people and scripts.
+
+use super::PaperRequest;
+use crate::config::RunSettings;
+use crate::execute::{ExecuteStage, TouchVenue, Venue};
+use crate::journal::JournalSummary;
+use crate::latency::{LatencyRecorder, Percentiles, report};
+use crate::pipeline::{LinkStats, Plan};
+use crate::types::{Fixed, InstrumentId};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct RunSummary {
+    pub kestrel_version: &'static str,
+    pub tape: String,
+    pub tape_records: u64,
+    pub tape_span_s: f64,
+    pub config: String,
+    pub topology: String,
+    pub topology_reason: String,
+    pub wait: &'static str,
+    pub cores: usize,
+    pub speed: String,
+    pub events: u64,
+    /// The run ended before the tape did (a stop request).
+    pub stopped_early: bool,
+    pub elapsed_s: f64,
+    pub events_per_s: f64,
+    pub decisions: u64,
+    pub blocked: u64,
+    pub orders: u64,
+    pub fills: u64,
+    pub rejects: u64,
+    /// Fills that reduced a position, and the share of them that made money.
+    pub closing_fills: u64,
+    pub win_rate: Option<f64>,
+    /// Realized + unrealized over all instruments, in quote currency (a float: for reading; the
+    /// per-instrument figures are exact).
+    pub pnl_total: f64,
+    pub instruments: Vec<InstrumentSummary>,
+    /// Nanoseconds, per stage and end to end.
+    pub latency_ns: BTreeMap<&'static str, Percentiles>,
+    /// Per ring: sends that found it full and waited (none in the fused topology: no rings).
+    pub back_pressure: Vec<LinkStats>,
+    pub journal_records: u64,
+    pub journal_bytes: u64,
+    pub journal_grows: u32,
+    pub journal: String,
+    /// Book level updates not kept because a side was at `engine.book_levels`.
+    pub book_levels_dropped: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct InstrumentSummary {
+    pub symbol: String,
+    pub position: String,
+    pub realized_pnl: String,
+    /// The open position marked where it would close: a long at the bid, a short at the ask.
+    pub unrealized_pnl: String,
+    pub total_pnl: String,
+    pub volume: String,
+    pub orders: u64,
+    pub fills: u64,
+    pub win_rate: Option<f64>,
+}
+
+pub(super) struct Inputs<'a> {
+    pub request: &'a PaperRequest,
+    pub settings: &'a RunSettings,
+    pub plan: &'a Plan,
+    pub events: u64,
+    pub elapsed: Duration,
+    pub execute: &'a ExecuteStage<TouchVenue>,
+    pub latency: &'a LatencyRecorder,
+    pub links: &'a [LinkStats],
+    pub journal: &'a JournalSummary,
+    pub journal_path: &'a Path,
+    pub dropped_levels: u64,
+    pub stopped_early: bool,
+}
+
+fn rate(wins: u64, of: u64) -> Option<f64> {
+    (of > 0).then(|| wins as f64 / of as f64)
+}
+
+fn money(v: i128, scale: u8) -> String {
+    Fixed::new(v.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64, scale).to_string()
+}
+
+impl RunSummary {
+    pub(super) fn build(i: Inputs<'_>) -> RunSummary {
+        let tape = &i.request.tape;
+        let header = tape.header();
+        let specs = tape.instruments();
+        let stats = i.execute.stats();
+        let market = i.execute.venue().market();
+        let mut instruments = Vec::new();
+        let mut pnl_total = 0.0;
+        for (idx, (spec, st)) in specs.iter().zip(stats).enumerate() {
+            let pos = st.position;
+            let money_scale = spec.price_scale + spec.qty_scale;
+            let unrealized = match market.touch(InstrumentId(idx as u16)) {
+                Some(t) if pos.qty > 0 => pos.unrealized(t.bid.px),
+                Some(t) if pos.qty < 0 => pos.unrealized(t.ask.px),
+                _ => 0,
+            };
+            let total = pos.realized + unrealized;
+            pnl_total += total as f64 / 10f64.powi(i32::from(money_scale));
+            instruments.push(InstrumentSummary {
+                symbol: spec.symbol.clone(),
+                position: Fixed::new(pos.qty, spec.qty_scale).to_string(),
+                realized_pnl: money(pos.realized, money_scale),
+                unrealized_pnl: money(unrealized, money_scale),
+                total_pnl: money(total, money_scale),
+                volume: Fixed::new(st.volume, spec.qty_scale).to_string(),
+                orders: st.orders,
+                fills: st.fills,
+                win_rate: rate(st.winning_fills, st.closing_fills),
+            });
+        }
+        let sum = |f: fn(&crate::execute::InstrumentStats) -> u64| stats.iter().map(f).sum::<u64>();
+        let elapsed_s = i.elapsed.as_secs_f64();
+        RunSummary {
+            kestrel_version: env!("CARGO_PKG_VERSION"),
+            tape: i.request.tape_label.clone(),
+            tape_records: tape.len() as u64,
+            tape_span_s: header.last_ts_local.saturating_sub(header.first_ts_local) as f64 / 1e9,
+            config: i.request.config_origin.clone(),
+            topology: i.plan.topology_name().into(),
+            topology_reason: i.plan.why.clone(),
+            wait: i.plan.wait.name(),
+            cores: i.plan.cores,
+            speed: i.settings.speed.to_string(),
+            events: i.events,
+            stopped_early: i.stopped_early,
+            elapsed_s,
+            events_per_s: if elapsed_s > 0.0 { i.events as f64 / elapsed_s } else { 0.0 },
+            decisions: sum(|s| s.decisions),
+            blocked: sum(|s| s.blocked),
+            orders: sum(|s| s.orders),
+            fills: sum(|s| s.fills),
+            rejects: sum(|s| s.rejects),
+            closing_fills: sum(|s| s.closing_fills),
+            win_rate: rate(sum(|s| s.winning_fills), sum(|s| s.closing_fills)),
+            pnl_total,
+            instruments,
+            latency_ns: report::percentiles(i.latency).into_iter().map(|(m, p)| (m.name(), p)).collect(),
+            back_pressure: i.links.to_vec(),
+            journal_records: i.journal.records,
+            journal_bytes: i.journal.bytes,
+            journal_grows: i.journal.grows,
+            journal: i.journal_path.display().to_string(),
+            book_levels_dropped: i.dropped_levels,
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! `kestrel paper`: replay a tape through the engine against the paper venue.
+
+mod print;
+
+use crate::exit::UsageError;
+use clap::Args;
+use kestrel_engine::config;
+use kestrel_engine::ingest::Speed;
+use kestrel_engine::paper::{self, PaperRequest};
+use kestrel_engine::pipeline::{RunControl, Topology, topology::available_cores};
+use kestrel_engine::tape::Tape;
+use kestrel_tools::synth::{self, SynthConfig};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The bundled defaults; `configs/default.toml` is this file.
+pub const DEFAULT_CONFIG: &str = include_str!("../../configs/default.toml");
+
+/// Replay a tape through the engine in paper mode: the same hot pipeline as live, a simulated venue,
+/// a journal of every decision, order and fill, and latency histograms of every stage.
+///
+/// Writes a run directory (journal.kj, latency.hlog, latency.json, summary.json, config.toml) and
+/// prints a summary. With no --tape, replays a bundled synthetic tape made on the fly.
+#[derive(Debug, Args)]
+pub struct PaperArgs {
+    /// Tape to replay (see `kestrel tape import` / `kestrel tape synth`); default: a synthetic tape
+    #[arg(long)]
+    tape: Option<PathBuf>,
+    /// TOML config (see configs/default.toml for every key); default: the bundled defaults
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Overrides engine.topology: auto | fused | threaded
+    #[arg(long, value_parser = parse_topology)]
+    topology: Option<Topology>,
+    /// Overrides replay.speed: max, or a factor of tape time such as 1x or 10x
+    #[arg(long, value_parser = Speed::parse)]
+    speed: Option<Speed>,
+    /// Run directory to write (must not exist or be empty); default: runs/paper-<UTC time>
+    #[arg(long, short)]
+    out: Option<PathBuf>,
+    /// Length of the bundled synthetic tape when no --tape is given
+    #[arg(long, default_value = "30m", value_parser = humantime::parse_duration)]
+    synth_duration: Duration,
+    /// Print the summary as JSON (the same document as summary.json) instead of a table
+    #[arg(long)]
+    json: bool,
+}
+
+fn parse_topology(s: &str) -> Result<Topology, String> {
+    Topology::parse(s).ok_or_else(|| format!("`{s}`: use auto, fused or threaded"))
+}
+
+pub fn run(args: PaperArgs) -> anyhow::Result<()> {
+    // Read before anything pins a thread: afterwards the OS reports one core (DESIGN.md §10).
+    let cores = available_cores();
+    let (mut raw, origin) = match &args.config {
+        Some(path) => (config::load(path)?, path.display().to_string()),
+        None => (config::parse(DEFAULT_CONFIG, "configs/default.toml (bundled)".as_ref())?, "bundled defaults".into()),
+    };
+    if let Some(t) = args.topology {
+        raw.engine.topology = t.name().into();
+    }
+    if let Some(s) = args.speed {
+        raw.replay.speed = s.to_string();
+    }
+    let _tmp; // keeps a synthetic tape alive for the run
+    let (tape_path, label) = match &args.tape {
+        Some(p) => (p.clone(), p.display().to_string()),
+        None => {
+            let dir = tempfile::tempdir()?;
+            let path = dir.path().join("bundled.tape");
+            let cfg = SynthConfig {
+                duration_ns: u64::try_from(args.synth_duration.as_nanos()).unwrap_or(u64::MAX),
+                ..SynthConfig::default()
+            };
+            synth::write_tape(&cfg, &path).map_err(|e| match e {
+                synth::SynthError::Config(what) => anyhow::Error::new(UsageError(format!("--synth-duration: {what}"))),
+                other => anyhow::Error::new(other),
+            })?;
+            _tmp = dir;
+            let label = format!(
+                "bundled synthetic ({} of {}, seed {})",
+                humantime::format_duration(args.synth_duration),
+                cfg.instrument.symbol,
+                cfg.seed
+            );
+            (path, label)
+        }
+    };
+    let tape = Tape::open(&tape_path)?;
+    tape.verify()?;
+    let out_dir = args.out.clone().unwrap_or_else(default_out_dir);
+    let control = RunControl::new();
+    let request = PaperRequest {
+        tape: Arc::new(tape),
+        tape_label: label,
+        config: raw,
+        config_origin: origin,
+        out_dir: out_dir.clone(),
+        cores,
+        started: wall_clock_now(),
+    };
+    let prepared = paper::prepare(request, &control).map_err(usage_if_config)?;
+    let bar = print::progress_bar(prepared.events_total(), args.json);
+    let summary = paper::run(prepared, &control, &mut |c| bar.set_position(c.executed()))?;
+    bar.finish_and_clear();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        print::summary(&summary, &out_dir);
+    }
+    Ok(())
+}
+
+/// Config and planning errors are the user's to fix (exit code 2); the rest keep their own code.
+fn usage_if_config(e: paper::PaperError) -> anyhow::Error {
+    match e {
+        paper::PaperError::Config(_) | paper::PaperError::Plan(_) | paper::PaperError::OutExists(_) => {
+            anyhow::Error::new(UsageError(e.to_string()))
+        }
+        other => anyhow::Error::new(other),
+    }
+}
+
+#[allow(clippy::disallowed_methods, reason = "the CLI names run directories and stamps logs with the wall clock")]
+fn wall_clock_now() -> std::time::SystemTime {
+    std::time::SystemTime::now()
+}
+
+fn default_out_dir() -> PathBuf {
+    let stamp = humantime::format_rfc3339_seconds(wall_clock_now()).to_string();
+    let compact: String = stamp.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+    PathBuf::from("runs").join(format!("paper-{compact}"))
+}
