@@ -15,12 +15,13 @@ pub use summary::{InstrumentSummary, RunSummary};
 
 use crate::config::{ConfigError, RawConfig, RunSettings, resolve_strategy};
 use crate::decide::DecideStage;
+use crate::decide::RuleParams;
 use crate::execute::{ExecuteStage, TouchVenue};
 use crate::features::FeatureStage;
 use crate::ingest::TapeSource;
 use crate::journal::{JournalError, JournalMeta, JournalWriter};
 use crate::latency::{write_hlog, write_json};
-use crate::pipeline::{self, Pipeline, Plan, PlanError, RunControl, ThreadPanic};
+use crate::pipeline::{self, Pipeline, Plan, PlanError, RunControl, StopFlag, ThreadPanic};
 use crate::tape::Tape;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -108,23 +109,34 @@ pub fn prepare(request: PaperRequest, control: &Arc<RunControl>) -> Result<Prepa
     let journal =
         JournalWriter::create(request.out_dir.join(JOURNAL_FILE), instruments, meta, settings.journal_capacity)?;
 
-    let n = instruments.len();
-    let max_in_flight = params.max_in_flight as usize;
+    let pipeline = build_pipeline(request.tape.clone(), &settings, params, journal, control.stop_flag());
+    Ok(Prepared { request, settings, plan, pipeline })
+}
+
+/// The hot stages for a replay of `tape`: a tape source, features, the rule strategy, the paper venue
+/// and the journal. (Tests and benches build pipelines with it too.)
+pub fn build_pipeline(
+    tape: Arc<Tape>,
+    settings: &RunSettings,
+    params: RuleParams,
+    journal: JournalWriter,
+    stop: StopFlag,
+) -> Pipeline<TapeSource, TouchVenue> {
+    let n = tape.instruments().len();
     let venue = TouchVenue::new(
         n,
         settings.book_levels,
-        max_in_flight,
+        params.max_in_flight as usize,
         settings.paper.order_latency_ns,
         settings.paper.response_latency_ns,
     );
-    let pipeline = Pipeline {
-        source: TapeSource::new(request.tape.clone(), settings.speed, control.stop_flag()),
+    Pipeline {
+        source: TapeSource::new(tape, settings.speed, stop),
         features: FeatureStage::new(n, settings.book_levels),
         decide: DecideStage::new(params),
         execute: ExecuteStage::new(venue, n),
         journal,
-    };
-    Ok(Prepared { request, settings, plan, pipeline })
+    }
 }
 
 /// Runs a prepared run to the end of the tape (or a stop request), then writes the run directory's

@@ -1,0 +1,112 @@
+//! No heap allocation per event on the hot path (DESIGN.md §2.1), proved with a counting global
+//! allocator over more than 100k events, fused and threaded.
+//!
+//! This file holds one test on purpose: the threaded half counts every allocation in the process,
+//! and a second test running in parallel would add its own.
+
+mod support;
+
+use kestrel_engine::config::RawConfig;
+use kestrel_engine::pipeline::fused::Fused;
+use kestrel_engine::pipeline::{self, RunControl, Topology, WaitStrategy};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+struct Counting;
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+thread_local! {
+    static THIS_THREAD: Cell<u64> = const { Cell::new(0) };
+}
+
+// SAFETY: forwards to the system allocator unchanged; the counters neither allocate nor unwind.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count();
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        count();
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count();
+        // SAFETY: same contract as the caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+fn count() {
+    ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+    let _ = THIS_THREAD.try_with(|c| c.set(c.get() + 1));
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+const WARM_UP: u64 = 20_000;
+const MEASURED: u64 = 100_000;
+
+fn config() -> RawConfig {
+    let mut cfg = RawConfig::default();
+    cfg.strategy.cooldown_ms = 20; // trade a lot: orders, fills and reports on the measured path
+    cfg.journal.capacity_records = 1 << 20; // no growth inside the window (growth is counted apart)
+    cfg
+}
+
+#[test]
+fn no_alloc_per_event_fused_and_threaded() {
+    let dir = tempfile::tempdir().unwrap();
+    // ≈ 240k events: enough for the warm-up and 100k+ measured events, fused.
+    let tape = support::synth_tape(dir.path(), "long.tape", 11, 20);
+    assert!(tape.len() as u64 > WARM_UP + MEASURED + 50_000, "tape too short: {}", tape.len());
+
+    // Fused: count this thread's allocations over every event after the warm-up.
+    let control = RunControl::new();
+    let mut fused = Fused::new(support::pipeline(&tape, &config(), &dir.path().join("f.kj"), &control));
+    for _ in 0..WARM_UP {
+        assert!(fused.step());
+    }
+    let before = THIS_THREAD.with(Cell::get);
+    std::hint::black_box(vec![0u8; 16]);
+    assert_eq!(THIS_THREAD.with(Cell::get), before + 1, "the counter sees this thread's allocations");
+    let before = before + 1;
+    while fused.step() {}
+    let allocs = THIS_THREAD.with(Cell::get) - before;
+    let measured = fused.events() - WARM_UP;
+    let finished = fused.into_finished();
+    let orders: u64 = finished.execute.stats().iter().map(|s| s.orders).sum();
+    assert!(measured >= MEASURED, "measured {measured} events");
+    assert!(orders > 1_000, "the measured path must include trading ({orders} orders)");
+    assert_eq!(allocs, 0, "{allocs} allocations over {measured} fused events");
+
+    // Threaded: every allocation in the process during a run, for a short and a long tape. Set-up
+    // (threads, rings, histograms) costs the same for both; per-event allocation would not.
+    let short = support::synth_tape(dir.path(), "short.tape", 11, 2);
+    let wait = WaitStrategy::SpinYield { spin_ns: 2000 };
+    let plan = pipeline::plan(Topology::Threaded, Some(wait), 2, false, 4096).unwrap();
+    let mut threaded_allocs = |tape: &std::sync::Arc<_>, name: &str| {
+        let control = RunControl::new();
+        let p = support::pipeline(tape, &config(), &dir.path().join(name), &control);
+        let before = ALLOCATIONS.load(Ordering::SeqCst);
+        let finished = pipeline::run(p, &plan, &control, &mut |_| {}).unwrap();
+        let allocs = ALLOCATIONS.load(Ordering::SeqCst) - before;
+        (allocs, finished.events)
+    };
+    threaded_allocs(&short, "warm.kj"); // first run in the process: one-time calibrations
+    let (a_short, n_short) = threaded_allocs(&short, "s.kj");
+    let (a_long, n_long) = threaded_allocs(&tape, "l.kj");
+    assert!(n_long - n_short >= MEASURED, "{n_short} vs {n_long} events");
+    assert_eq!(
+        a_short, a_long,
+        "threaded: {a_short} allocations for {n_short} events but {a_long} for {n_long}: the hot path allocates"
+    );
+}
