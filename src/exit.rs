@@ -1,6 +1,8 @@
 //! Exit codes and how errors are shown. Scripts can rely on the codes; people read the messages.
 
+use kestrel_engine::config::ConfigError;
 use kestrel_engine::journal::JournalError;
+use kestrel_engine::paper::PaperError;
 use kestrel_engine::tape::TapeError;
 use kestrel_tools::import::ImportError;
 use kestrel_tools::synth::SynthError;
@@ -38,10 +40,18 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
             return tape_code(t);
         }
         if let Some(e) = cause.downcast_ref::<JournalError>() {
+            return journal_code(e);
+        }
+        if let Some(e) = cause.downcast_ref::<ConfigError>() {
+            return config_code(e);
+        }
+        if let Some(e) = cause.downcast_ref::<PaperError>() {
             return match e {
-                JournalError::Io { .. } => 4,
-                JournalError::Exists { .. } => 2,
-                _ => 5,
+                PaperError::Config(c) => config_code(c),
+                PaperError::Plan(_) | PaperError::OutExists(_) => 2,
+                PaperError::Journal(j) => journal_code(j),
+                PaperError::Io { .. } => 4,
+                PaperError::Thread(_) => 1,
             };
         }
         if let Some(e) = cause.downcast_ref::<SynthError>() {
@@ -55,6 +65,22 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
         }
     }
     1
+}
+
+fn journal_code(e: &JournalError) -> u8 {
+    match e {
+        JournalError::Io { .. } => 4,
+        JournalError::Exists { .. } => 2,
+        _ => 5,
+    }
+}
+
+/// A config that cannot be read is an input problem (4); one that says something wrong is usage (2).
+fn config_code(e: &ConfigError) -> u8 {
+    match e {
+        ConfigError::Read { .. } => 4,
+        ConfigError::Parse { .. } | ConfigError::Value { .. } => 2,
+    }
 }
 
 fn tape_code(e: &TapeError) -> u8 {

@@ -93,7 +93,7 @@ fn no_alloc_per_event_fused_and_threaded() {
     let short = support::synth_tape(dir.path(), "short.tape", 11, 2);
     let wait = WaitStrategy::SpinYield { spin_ns: 2000 };
     let plan = pipeline::plan(Topology::Threaded, Some(wait), 2, false, 4096).unwrap();
-    let mut threaded_allocs = |tape: &std::sync::Arc<_>, name: &str| {
+    let threaded_allocs = |tape: &std::sync::Arc<_>, name: &str| {
         let control = RunControl::new();
         let p = support::pipeline(tape, &config(), &dir.path().join(name), &control);
         let before = ALLOCATIONS.load(Ordering::SeqCst);

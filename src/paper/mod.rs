@@ -10,6 +10,7 @@ use kestrel_engine::paper::{self, PaperRequest};
 use kestrel_engine::pipeline::{RunControl, Topology, topology::available_cores};
 use kestrel_engine::tape::Tape;
 use kestrel_tools::synth::{self, SynthConfig};
+use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -101,25 +102,20 @@ pub fn run(args: PaperArgs) -> anyhow::Result<()> {
         cores,
         started: wall_clock_now(),
     };
-    let prepared = paper::prepare(request, &control).map_err(usage_if_config)?;
+    let prepared = paper::prepare(request, &control)?;
     let bar = print::progress_bar(prepared.events_total(), args.json);
     let summary = paper::run(prepared, &control, &mut |c| bar.set_position(c.executed()))?;
     bar.finish_and_clear();
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&summary)?);
+    let mut out = std::io::stdout().lock();
+    let printed = if args.json {
+        serde_json::to_writer_pretty(&mut out, &summary).map_err(std::io::Error::from).and_then(|()| writeln!(out))
     } else {
-        print::summary(&summary, &out_dir);
-    }
-    Ok(())
-}
-
-/// Config and planning errors are the user's to fix (exit code 2); the rest keep their own code.
-fn usage_if_config(e: paper::PaperError) -> anyhow::Error {
-    match e {
-        paper::PaperError::Config(_) | paper::PaperError::Plan(_) | paper::PaperError::OutExists(_) => {
-            anyhow::Error::new(UsageError(e.to_string()))
-        }
-        other => anyhow::Error::new(other),
+        print::summary(&mut out, &summary, &out_dir)
+    };
+    match printed {
+        // `kestrel paper --json | head` closes the pipe early; the run directory is complete anyway.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
     }
 }
 

@@ -4,6 +4,7 @@ use crate::tape::thousands;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use kestrel_engine::latency::Metric;
 use kestrel_engine::paper::RunSummary;
+use std::io::Write;
 use std::path::Path;
 
 /// A bar over the tape's events, drawn on stderr when it is a terminal (hidden otherwise or when
@@ -27,17 +28,19 @@ fn pct(x: Option<f64>) -> String {
     x.map_or("n/a".into(), |r| format!("{:.1}%", r * 100.0))
 }
 
-pub fn summary(s: &RunSummary, out: &Path) {
-    println!("paper run: {} → {}", s.tape, out.display());
-    println!("  topology   {} ({}), wait {}, speed {}", s.topology, s.topology_reason, s.wait, s.speed);
+pub fn summary(w: &mut impl Write, s: &RunSummary, out: &Path) -> std::io::Result<()> {
+    writeln!(w, "paper run: {} → {}", s.tape, out.display())?;
+    writeln!(w, "  topology   {} ({}), wait {}, speed {}", s.topology, s.topology_reason, s.wait, s.speed)?;
     let early = if s.stopped_early { " (stopped early)" } else { "" };
-    println!(
+    writeln!(
+        w,
         "  events     {} in {:.3} s: {} events/s{early}",
         thousands(s.events),
         s.elapsed_s,
         thousands(s.events_per_s as u64)
-    );
-    println!(
+    )?;
+    writeln!(
+        w,
         "  trading    {} orders, {} fills, {} rejects, {} blocked; win rate {} over {} closing fills",
         s.orders,
         s.fills,
@@ -45,20 +48,23 @@ pub fn summary(s: &RunSummary, out: &Path) {
         s.blocked,
         pct(s.win_rate),
         s.closing_fills
-    );
+    )?;
     for i in &s.instruments {
-        println!(
+        writeln!(
+            w,
             "  PnL        {}: {} (realized {}, unrealized {}), position {}, volume {}",
             i.symbol, i.total_pnl, i.realized_pnl, i.unrealized_pnl, i.position, i.volume
-        );
+        )?;
     }
-    println!(
+    writeln!(
+        w,
         "  latency ns {:>18} {:>9} {:>9} {:>9} {:>9} {:>9} {:>10}",
         "count", "p50", "p90", "p99", "p99.9", "p99.99", "max"
-    );
+    )?;
     let rows = Metric::ALL.iter().filter_map(|m| s.latency_ns.get(m.name()).map(|p| (m.name(), p)));
     for (name, p) in rows {
-        println!(
+        writeln!(
+            w,
             "    {:<16} {:>14} {:>9} {:>9} {:>9} {:>9} {:>9} {:>10}",
             name,
             thousands(p.count),
@@ -68,19 +74,25 @@ pub fn summary(s: &RunSummary, out: &Path) {
             p.p99_9,
             p.p99_99,
             p.max
-        );
+        )?;
     }
     let stalls: Vec<String> =
         s.back_pressure.iter().filter(|l| l.full_waits > 0).map(|l| format!("{} {}×", l.name, l.full_waits)).collect();
     if !s.back_pressure.is_empty() {
         let text = if stalls.is_empty() { "none (no ring was ever full)".to_string() } else { stalls.join(", ") };
-        println!("  back-pressure {text}");
+        writeln!(w, "  back-pressure {text}")?;
     }
     if s.book_levels_dropped > 0 {
-        println!("  book       {} level updates beyond engine.book_levels not kept", thousands(s.book_levels_dropped));
+        writeln!(
+            w,
+            "  book       {} level updates beyond engine.book_levels not kept",
+            thousands(s.book_levels_dropped)
+        )?;
     }
-    println!(
+    writeln!(
+        w,
         "  files      journal.kj ({} records), latency.hlog, latency.json, summary.json, config.toml",
         thousands(s.journal_records)
-    );
+    )?;
+    Ok(())
 }
