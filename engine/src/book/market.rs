@@ -39,13 +39,17 @@ impl MarketView {
     /// `max_levels` per side per instrument bounds the memory (see [`L2Book::set_bounded`]).
     pub fn new(instruments: usize, max_levels: usize) -> Self {
         let max_levels = max_levels.max(1);
-        let market = InstrumentMarket {
-            book: L2Book::with_capacity(max_levels),
-            quote: None,
-            has_quotes: false,
-            in_batch: false,
-        };
-        MarketView { markets: vec![market; instruments], max_levels, dropped_levels: 0 }
+        // One book built per instrument: cloning a Vec keeps its length, not its capacity, so
+        // `vec![market; n]` would leave all but one book to grow on the hot path.
+        let markets = (0..instruments)
+            .map(|_| InstrumentMarket {
+                book: L2Book::with_capacity(max_levels),
+                quote: None,
+                has_quotes: false,
+                in_batch: false,
+            })
+            .collect();
+        MarketView { markets, max_levels, dropped_levels: 0 }
     }
 
     /// Applies one record; returns the instrument it touched, or `None` for a record of an instrument

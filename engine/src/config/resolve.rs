@@ -102,8 +102,8 @@ fn check_strategy(s: &StrategySection, origin: &str) -> Result<(), ConfigError> 
     if !(s.imbalance_threshold.is_finite() && s.imbalance_threshold > 0.0 && s.imbalance_threshold <= 1.0) {
         return Err(ConfigError::value(origin, "strategy.imbalance_threshold", "must be in (0, 1]"));
     }
-    if s.max_spread_ticks < 1 {
-        return Err(ConfigError::value(origin, "strategy.max_spread_ticks", "must be at least 1"));
+    if !(1..=1_000_000).contains(&s.max_spread_ticks) {
+        return Err(ConfigError::value(origin, "strategy.max_spread_ticks", "must be 1 to 1000000"));
     }
     if !(1..=1024).contains(&s.max_in_flight) {
         return Err(ConfigError::value(origin, "strategy.max_in_flight", "must be 1 to 1024"));

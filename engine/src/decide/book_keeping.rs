@@ -21,6 +21,8 @@ pub struct BookKeeping {
     /// Sum of in-flight signed quantities per instrument.
     pending: Vec<i64>,
     slots: Vec<InFlight>,
+    /// Slots allowed; an explicit limit, not `slots.capacity()` (a clone's capacity can differ).
+    max_slots: usize,
     /// Reports for orders this table does not know (a venue bug, or a restart): counted, ignored.
     unknown_reports: u64,
 }
@@ -31,18 +33,26 @@ impl BookKeeping {
             position: vec![0; instruments],
             pending: vec![0; instruments],
             slots: Vec::with_capacity(max_in_flight),
+            max_slots: max_in_flight,
             unknown_reports: 0,
         }
     }
 
-    /// An approved candidate becomes an in-flight order. The caller has checked there is a slot.
+    /// An approved candidate becomes an in-flight order. Returns `false` (and tracks nothing) when
+    /// every slot is taken; decide checks [`BookKeeping::is_full`] first, so that is a bug.
     #[inline]
-    pub fn open(&mut self, order_id: u64, c: &Candidate) {
-        let qty = c.side.sign() * c.qty.0;
-        if self.slots.len() < self.slots.capacity() {
-            self.slots.push(InFlight { order_id, instrument: c.instrument, qty });
-            self.pending[c.instrument.index()] += qty;
+    pub fn open(&mut self, order_id: u64, c: &Candidate) -> bool {
+        if self.is_full() {
+            return false;
         }
+        let qty = c.side.sign() * c.qty.0;
+        self.slots.push(InFlight { order_id, instrument: c.instrument, qty });
+        self.pending[c.instrument.index()] += qty;
+        true
+    }
+
+    pub fn is_full(&self) -> bool {
+        self.slots.len() >= self.max_slots
     }
 
     #[inline]

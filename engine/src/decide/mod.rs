@@ -22,7 +22,7 @@ pub struct DecideStage {
     params: RuleParams,
     books: BookKeeping,
     /// Tape time of each instrument's last candidate, for the cooldown.
-    last_candidate: Vec<u64>,
+    last_candidate: Vec<Option<u64>>,
     next_order_id: u64,
 }
 
@@ -30,7 +30,7 @@ impl DecideStage {
     pub fn new(params: RuleParams) -> Self {
         let n = params.instruments.len();
         let books = BookKeeping::new(n, params.max_in_flight as usize);
-        DecideStage { params, books, last_candidate: vec![0; n], next_order_id: 1 }
+        DecideStage { params, books, last_candidate: vec![None; n], next_order_id: 1 }
     }
 
     /// A venue report reaching the strategy.
@@ -51,10 +51,10 @@ impl DecideStage {
     fn check(&self, c: &Candidate, f: &crate::event::Features) -> Option<BlockReason> {
         let limits = &self.params.instruments[c.instrument.index()];
         let spread = f.ask_px.0 - f.bid_px.0;
-        if limits.tick.0 > 0 && spread > limits.tick.0 * self.params.max_spread_ticks {
+        if limits.tick.0 > 0 && spread > limits.tick.0.saturating_mul(self.params.max_spread_ticks) {
             return Some(BlockReason::SpreadTooWide);
         }
-        if self.books.in_flight() >= self.params.max_in_flight as usize {
+        if self.books.is_full() {
             return Some(BlockReason::InFlightLimit);
         }
         let exposure = self.books.exposure(c.instrument) + c.side.sign() * c.qty.0;
@@ -80,10 +80,10 @@ impl Stage for DecideStage {
         let Some(side) = self.params.signal(f) else { return none };
         let last = &mut self.last_candidate[f.instrument.index()];
         let ts = input.event.ts.0;
-        if *last != 0 && ts < last.saturating_add(self.params.cooldown_ns) {
+        if last.is_some_and(|t| ts < t.saturating_add(self.params.cooldown_ns)) {
             return none;
         }
-        *last = ts;
+        *last = Some(ts);
         let px_seen = match side {
             crate::journal::Side::Buy => f.ask_px,
             crate::journal::Side::Sell => f.bid_px,
@@ -100,9 +100,12 @@ impl Stage for DecideStage {
             Some(reason) => Verdict::Blocked(reason),
             None => {
                 let order_id = self.next_order_id;
-                self.next_order_id += 1;
-                self.books.open(order_id, &candidate);
-                Verdict::Approved { order_id }
+                if self.books.open(order_id, &candidate) {
+                    self.next_order_id += 1;
+                    Verdict::Approved { order_id }
+                } else {
+                    Verdict::Blocked(BlockReason::InFlightLimit)
+                }
             }
         };
         Intent { event: input.event, candidate: Some(candidate) }

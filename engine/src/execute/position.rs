@@ -33,7 +33,10 @@ impl Position {
         if self.qty != 0 && self.qty.signum() != signed.signum() {
             let closing = signed.abs().min(self.qty.abs());
             // Cost of the closed part, pro rata; sign follows the position.
-            let closed_cost = self.cost * i128::from(closing) / i128::from(self.qty.abs());
+            // cost × closing / |qty| without forming cost × closing, which can pass i128 at the
+            // finest scales; the remainder term keeps it exact to one unit.
+            let (q, c) = (i128::from(self.qty.abs()), i128::from(closing));
+            let closed_cost = self.cost / q * c + (self.cost % q) * c / q;
             let proceeds = i128::from(px.0) * i128::from(closing) * i128::from(self.qty.signum());
             effect = FillEffect { realized: proceeds - closed_cost, closed_some: true };
             self.realized += effect.realized;
@@ -80,6 +83,17 @@ mod tests {
         assert_eq!(e.realized, 10, "short 1 from 50 covered at 40");
         assert_eq!((p.qty, p.cost), (2, 80), "long 2 at 40");
         assert_eq!(p.realized, 10);
+    }
+
+    #[test]
+    fn fine_scales_do_not_overflow_on_a_partial_close() {
+        // Price 1000 and size 1.0 at 12 decimals each: cost 1e27, cost × size would be 1e39 > i128::MAX.
+        let (px, qty) = (Price(1_000 * 10i64.pow(12)), Qty(10i64.pow(12)));
+        let mut p = Position::default();
+        p.apply(Side::Buy, px, qty);
+        let e = p.apply(Side::Sell, Price(px.0 + 10i64.pow(12)), Qty(qty.0 / 2));
+        assert_eq!(e.realized, 10i128.pow(12) * 10i128.pow(12) / 2, "1.0 of profit on half of 1.0");
+        assert_eq!(p.qty, qty.0 / 2);
     }
 
     #[test]

@@ -36,7 +36,9 @@ pub trait Venue: Send {
     fn submit(&mut self, order: Order, out: &mut impl FnMut(VenueEvent));
     /// Matches every order that has reached the venue by `now`.
     fn match_due(&mut self, now: UnixNanos, out: &mut impl FnMut(VenueEvent));
-    /// Tape time from the venue acting to the engine hearing of it.
+    /// Tape time from the venue acting to the engine hearing of it. Every venue event's `ts` must be
+    /// at or after the time of the event being processed (a venue never reports in the past): the
+    /// threaded runner relies on it to keep decide in step (execute also enforces it).
     fn response_latency_ns(&self) -> u64;
     /// The venue's view of the market (to mark positions at the end of a run).
     fn market(&self) -> &MarketView;
@@ -48,6 +50,8 @@ pub struct TouchVenue {
     market: MarketView,
     /// Orders on their way to the venue, in the order they were sent. Fixed capacity.
     inbound: Vec<Order>,
+    /// Working orders the venue accepts at once (an explicit limit, not the Vec's capacity).
+    max_orders: usize,
     order_latency_ns: u64,
     response_latency_ns: u64,
 }
@@ -63,6 +67,7 @@ impl TouchVenue {
         TouchVenue {
             market: MarketView::new(instruments, max_levels),
             inbound: Vec::with_capacity(max_orders.max(1)),
+            max_orders: max_orders.max(1),
             order_latency_ns,
             response_latency_ns,
         }
@@ -90,7 +95,7 @@ impl Venue for TouchVenue {
 
     #[inline]
     fn submit(&mut self, order: Order, out: &mut impl FnMut(VenueEvent)) {
-        if self.inbound.len() == self.inbound.capacity() {
+        if self.inbound.len() >= self.max_orders {
             out(VenueEvent::Reject { order, reason: RejectReason::TooManyOrders, ts: order.sent });
         } else {
             self.inbound.push(order);

@@ -86,8 +86,15 @@ fn rate(wins: u64, of: u64) -> Option<f64> {
     (of > 0).then(|| wins as f64 / of as f64)
 }
 
+/// An exact decimal of `v × 10^-scale` (money has price + quantity decimals, up to 24, and i128 range).
 fn money(v: i128, scale: u8) -> String {
-    Fixed::new(v.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64, scale).to_string()
+    let unit = 10u128.pow(u32::from(scale));
+    let (sign, m) = (if v < 0 { "-" } else { "" }, v.unsigned_abs());
+    if scale == 0 {
+        format!("{sign}{m}")
+    } else {
+        format!("{sign}{}.{:0w$}", m / unit, m % unit, w = usize::from(scale))
+    }
 }
 
 impl RunSummary {

@@ -116,6 +116,13 @@ impl<T> Sender<T> {
     pub fn stats(&self) -> LinkStats {
         self.stats
     }
+
+    /// Wakes a parked consumer without sending: for a producer that also publishes progress the
+    /// consumer waits on outside the ring (execute's finished-events count, which decide watches).
+    #[inline]
+    pub fn notify(&self) {
+        self.bell.ring();
+    }
 }
 
 impl<T> Receiver<T> {
@@ -137,7 +144,7 @@ impl<T> Receiver<T> {
                 // The producer may have pushed just before it went: drain before saying "closed".
                 return self.rx.pop().ok();
             }
-            self.idle();
+            self.idle_unless(|rx| !rx.is_empty() || rx.is_abandoned());
         }
     }
 
@@ -145,6 +152,17 @@ impl<T> Receiver<T> {
     #[inline]
     pub fn is_closed(&self) -> bool {
         self.rx.is_abandoned()
+    }
+
+    /// Values waiting in the ring now.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.rx.slots()
+    }
+
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.rx.is_empty()
     }
 
     /// The next value if one is there now.
@@ -159,14 +177,19 @@ impl<T> Receiver<T> {
         self.rx.peek().ok()
     }
 
-    /// Waits once by the strategy, parking if it says so. For loops that wait on something other than
-    /// this ring's emptiness (the decide stage waiting on the venue's progress).
+    /// Waits once by the strategy. When the strategy says park, the thread announces it on the
+    /// doorbell and parks unless `woken` says there is something to do after all; the producer rings
+    /// the doorbell after every send and every [`Sender::notify`]. Loops that wait on more than this
+    /// ring (decide waiting on execute's progress) pass a `woken` that checks that too.
     #[inline]
-    pub fn idle(&mut self) {
+    pub fn idle_unless(&mut self, woken: impl Fn(&rtrb::Consumer<T>) -> bool) {
         if self.waiter.idle() == Idle::ShouldPark {
-            self.bell.sleeping.store(true, Ordering::SeqCst);
-            // Re-check after announcing the nap (see Doorbell::ring for the other half).
-            if self.rx.is_empty() && !self.rx.is_abandoned() {
+            self.bell.sleeping.store(true, Ordering::Relaxed);
+            // A full fence between announcing the nap and re-checking: the store must be visible
+            // before we read the ring (see Doorbell::ring for the producer's half). A SeqCst store
+            // followed by an Acquire load is not enough on every architecture.
+            fence(Ordering::SeqCst);
+            if !woken(&self.rx) {
                 self.waiter.park();
             }
             self.bell.sleeping.store(false, Ordering::Relaxed);

@@ -174,7 +174,12 @@ fn decide_loop(
             if caught_up || reports.is_closed() {
                 break;
             }
-            reports.idle();
+            // Woken by anything that could change the answer: execute finishing an event (it
+            // notifies after publishing the count), a new report, or execute going away.
+            let pending = reports.len();
+            reports.idle_unless(|rx| {
+                exec_done.0.load(Ordering::Acquire) != done || rx.slots() != pending || rx.is_abandoned()
+            });
         }
         reports.reset_wait();
         // Service time starts after the wait for execute: that wait is queueing, and it shows in
@@ -219,6 +224,7 @@ fn execute_loop<V: Venue>(
         events += 1;
         // Release: the reports pushed above are visible to decide once it reads this count.
         exec_done.0.store(intent.event.seq + 1, Ordering::Release);
+        reports.notify(); // decide may be parked waiting for this count
         ctl.set_executed(events);
         if error.is_some() {
             ctl.request_stop(); // no trading without an audit trail; ingest stops, the rest drains

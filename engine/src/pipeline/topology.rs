@@ -103,11 +103,14 @@ pub fn plan(
             (false, format!("auto → fused: {cores} cores ≤ {THREADED_HOT_THREADS} hot threads + {COLD_CORES} cold"))
         }
     };
-    // Core 0 is the cold side's (the OS puts its own work there too); hot threads take 1, 2, ...
-    let cold_core = (pin && cores >= 2).then_some(0);
+    // The first allowed core is the cold side's (the OS puts its own work there too); hot threads take
+    // the next ones. Ids come from the process's allowed set, so a `taskset`/cgroup-restricted run
+    // pins inside its set.
+    let ids = if pin { allowed_core_ids(cores) } else { Vec::new() };
+    let cold_core = (ids.len() >= 2).then(|| ids[0]);
     let hot_threads = if threaded { THREADED_HOT_THREADS } else { 1 };
-    let dedicated = cores > hot_threads;
-    let hot_cores = (0..hot_threads).map(|i| (pin && dedicated).then_some(1 + i)).collect();
+    let dedicated = ids.len() > hot_threads;
+    let hot_cores = (0..hot_threads).map(|i| if dedicated { ids.get(1 + i).copied() } else { None }).collect();
     let wait = match wait {
         Some(w) if w.spins_forever() && threaded && !roomy => {
             return Err(PlanError::SpinOversubscribed { hot: hot_threads, cold: COLD_CORES, cores });
@@ -117,6 +120,16 @@ pub fn plan(
         None => WaitStrategy::BusySpin,
     };
     Ok(Plan { threaded, wait, hot_cores, cold_core, ring_capacity, cores, why })
+}
+
+/// The ids of the cores this process may run on, read before anything is pinned; `cores` of them when
+/// the OS does not say (then 0..cores, the usual numbering).
+fn allowed_core_ids(cores: usize) -> Vec<usize> {
+    match core_affinity::get_core_ids() {
+        // Fewer ids than cores: a plan made for another machine's count (tests); number them 0..cores.
+        Some(ids) if ids.len() >= cores => ids.into_iter().map(|c| c.id).take(cores).collect(),
+        _ => (0..cores).collect(),
+    }
 }
 
 /// Cores this process may use, read before anything is pinned (afterwards the OS reports 1).
