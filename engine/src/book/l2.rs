@@ -34,23 +34,7 @@ impl L2Book {
 
     /// Sets the level at `px` to `qty`; a `qty` of zero removes it.
     pub fn set(&mut self, side: BookSide, px: Price, qty: Qty) {
-        let levels = match side {
-            BookSide::Bid => &mut self.bids,
-            BookSide::Ask => &mut self.asks,
-        };
-        // Bids sort descending, asks ascending: compare so that "better" sorts first.
-        let found = match side {
-            BookSide::Bid => levels.binary_search_by(|l| px.cmp(&l.px)),
-            BookSide::Ask => levels.binary_search_by(|l| l.px.cmp(&px)),
-        };
-        match (found, qty.0 > 0) {
-            (Ok(i), true) => levels[i].qty = qty,
-            (Ok(i), false) => {
-                levels.remove(i);
-            }
-            (Err(i), true) => levels.insert(i, Level { px, qty }),
-            (Err(_), false) => {}
-        }
+        self.set_bounded(side, px, qty, usize::MAX);
     }
 
     /// Like [`L2Book::set`], but never grows a side past `max_levels`: the hot path's fixed-memory
