@@ -15,7 +15,10 @@
 //! is looked for under `$KESTREL_DATA_DIR/binance/usdm/` (default `../shared/data` next to the
 //! workspace). Under `cargo test --benches` every routine runs once on small inputs, as a smoke test.
 
+#[path = "support/criterion_dir.rs"]
+mod criterion_dir;
 use criterion::{BenchmarkGroup, Criterion, SamplingMode, Throughput, criterion_group};
+use criterion_dir::criterion_dir;
 use flate2::read::MultiGzDecoder;
 use kestrel_engine::tape::{Record, Tape};
 use kestrel_tools::import::{self, Format, ImportOptions};
@@ -253,19 +256,6 @@ criterion_group!(tape_benches, read_benches, import_benches);
 
 // ---------------------------------------------------------------------------------------------
 // the ratio table
-
-/// Where criterion writes its estimates, found the way criterion finds it.
-fn criterion_dir() -> PathBuf {
-    if let Some(home) = std::env::var_os("CRITERION_HOME") {
-        return PathBuf::from(home);
-    }
-    if let Some(target) = std::env::var_os("CARGO_TARGET_DIR") {
-        let target = PathBuf::from(target);
-        let target = if target.is_relative() { Path::new(env!("CARGO_MANIFEST_DIR")).join(target) } else { target };
-        return target.join("criterion");
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("target").join("criterion")
-}
 
 /// The median time of one iteration in ns, from this run's `new/estimates.json`.
 fn median_ns(dir: &Path, id: &str) -> Option<f64> {
