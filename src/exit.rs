@@ -15,7 +15,8 @@ Exit codes:
   2  usage error: bad arguments or options, an output that already exists
   3  bad input data: a malformed line, a sequence gap, a crossed book... (see --lenient)
   4  an input file is missing or unreadable, or an output cannot be written
-  5  a tape or journal is corrupt, truncated or of an unsupported version";
+  5  a tape or journal is corrupt, truncated or of an unsupported version
+  130  interrupted (Ctrl-C): a paper run still wrote its run directory up to that point";
 
 /// An error the CLI itself raises about how it was called (exit code 2).
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +28,9 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
     for cause in err.chain() {
         if cause.downcast_ref::<UsageError>().is_some() {
             return 2;
+        }
+        if cause.downcast_ref::<crate::paper::Interrupted>().is_some() {
+            return 130;
         }
         if let Some(e) = cause.downcast_ref::<ImportError>() {
             return match e {

@@ -596,3 +596,48 @@ fn the_shipped_default_config_is_the_codes_defaults() {
     }
     assert_eq!(in_file, in_code, "configs/default.toml does not spell out every key");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Ctrl-C
+
+/// Ctrl-C during a paced replay ends it after the event in hand: exit 130, and a complete run
+/// directory whose summary says it stopped early and whose journal exports.
+#[cfg(unix)]
+#[test]
+fn ctrl_c_stops_the_replay_and_keeps_the_run_directory() {
+    let sb = Sandbox::new();
+    let tape = sb.synth("t.tape", "60s");
+    let cfg = sb.config("c.toml", "", "");
+    let out = sb.path("run");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kestrel"))
+        .args(["paper", "--tape", &tape, "--config", &cfg, "--speed", "1x", "--out", out.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The journal exists once the run is prepared (and the handler installed just after): wait for
+    // it, then a little more, then interrupt. A 60 s tape at 1x is far from over by then.
+    for _ in 0..500 {
+        if out.join("journal.kj").exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let killed = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "exit status {:?}\n{stderr}", output.status);
+    assert!(stderr.contains("stopped early"), "{stderr}");
+    let summary: Value = serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["stopped_early"], true);
+    let (events, records) = (summary["events"].as_u64().unwrap(), summary["tape_records"].as_u64().unwrap());
+    assert!(events < records, "{events} of {records} events");
+    for f in RUN_FILES {
+        assert!(out.join(f).exists(), "{f} missing after Ctrl-C");
+    }
+    let csv = sb.path("j.csv");
+    sb.kestrel(&["journal", "export", out.to_str().unwrap(), "--format", "csv", "--out", csv.to_str().unwrap()])
+        .code(0);
+}

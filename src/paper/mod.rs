@@ -48,6 +48,14 @@ pub struct PaperArgs {
     json: bool,
 }
 
+/// The run was stopped by Ctrl-C before the end of the tape; its directory is complete up to there.
+#[derive(Debug, thiserror::Error)]
+#[error("stopped early by Ctrl-C after {events} of {of} events; the run directory holds everything up to there")]
+pub struct Interrupted {
+    pub events: u64,
+    pub of: u64,
+}
+
 fn parse_topology(s: &str) -> Result<Topology, String> {
     Topology::parse(s).ok_or_else(|| format!("`{s}`: use auto, fused or threaded"))
 }
@@ -103,6 +111,16 @@ pub fn run(args: PaperArgs) -> anyhow::Result<()> {
         started: wall_clock_now(),
     };
     let prepared = paper::prepare(request, &control)?;
+    // Ctrl-C ends the replay after the event in hand and still writes the run directory; a second
+    // Ctrl-C quits at once (the journal's torn tail, if any, is repaired when it is next opened).
+    // The handler's thread starts here, before any thread is pinned, so it floats on the cold cores.
+    let on_interrupt = control.clone();
+    let _ = ctrlc::set_handler(move || {
+        if on_interrupt.stop_requested() {
+            std::process::exit(130);
+        }
+        on_interrupt.request_stop();
+    });
     let bar = print::progress_bar(prepared.events_total(), args.json);
     let summary = paper::run(prepared, &control, &mut |c| bar.set_position(c.executed()))?;
     bar.finish_and_clear();
@@ -114,9 +132,13 @@ pub fn run(args: PaperArgs) -> anyhow::Result<()> {
     };
     match printed {
         // `kestrel paper --json | head` closes the pipe early; the run directory is complete anyway.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => Ok(other?),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        other => other?,
     }
+    if summary.stopped_early {
+        return Err(Interrupted { events: summary.events, of: summary.tape_records }.into());
+    }
+    Ok(())
 }
 
 #[allow(clippy::disallowed_methods, reason = "the CLI names run directories and stamps logs with the wall clock")]
