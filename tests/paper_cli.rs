@@ -609,7 +609,7 @@ fn ctrl_c_stops_the_replay_and_keeps_the_run_directory() {
     let tape = sb.synth("t.tape", "60s");
     let cfg = sb.config("c.toml", "", "");
     let out = sb.path("run");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kestrel"))
+    let child = Command::new(env!("CARGO_BIN_EXE_kestrel"))
         .args(["paper", "--tape", &tape, "--config", &cfg, "--speed", "1x", "--out", out.to_str().unwrap()])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
