@@ -18,11 +18,7 @@ use std::time::Duration;
 /// The bundled defaults; `configs/default.toml` is this file.
 pub const DEFAULT_CONFIG: &str = include_str!("../../configs/default.toml");
 
-/// Replay a tape through the engine in paper mode: the same hot pipeline as live, a simulated venue,
-/// a journal of every decision, order and fill, and latency histograms of every stage.
-///
-/// Writes a run directory (journal.kj, latency.hlog, latency.json, summary.json, config.toml) and
-/// prints a summary. With no --tape, replays a bundled synthetic tape made on the fly.
+/// Options of `kestrel paper` (its help text is on the subcommand in main.rs).
 #[derive(Debug, Args)]
 pub struct PaperArgs {
     /// Tape to replay (see `kestrel tape import` / `kestrel tape synth`); default: a synthetic tape
