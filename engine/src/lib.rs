@@ -1,14 +1,19 @@
 //! The Kestrel engine.
 //!
-//! Data flows through the modules in this order (DESIGN.md §1):
+//! Modules in the order data flows through them (DESIGN.md §1):
 //! - [`types`]: the vocabulary every stage speaks: fixed-point prices and quantities, nanosecond
 //!   timestamps from two clocks kept apart, dense instrument indices.
-//! - [`tape`]: the recorded-market-data file that paper mode replays and offline training reads,
-//!   memory-mapped and read zero-copy.
-//! - [`book`]: the L2 order book rebuilt from snapshots and level updates.
+//! - [`tape`]: the recorded-market-data file that paper mode replays, memory-mapped, zero-copy.
+//! - [`clock`]: strategy time (tape time in paper, TSC live) and TSC latency stamps.
+//! - The hot stages, each a plain processor with no knowledge of threads, and the messages between
+//!   them ([`event`]): [`ingest`] → [`features`] (over [`book`]) → [`decide`] → [`execute`].
+//! - [`pipeline`]: the runners that put the stages on threads (fused or threaded over `rtrb` links,
+//!   with wait strategies and pinning).
+//! - [`journal`]: the append-only audit trail execute writes; [`latency`]: the HDR histograms every
+//!   stage records into.
+//! - [`config`] and [`paper`]: the cold side of a paper run: checked settings in, a run directory out.
 //!
-//! Hot stages (ingest, features, decide, execute) and the cold side (learn, heal, report) arrive with
-//! the issues that build them.
+//! Learning, healing and reporting on the cold side arrive with the issues that build them.
 // Two unsafe blocks map files (tape/reader.rs reads a tape, journal/writer.rs writes a journal), each
 // with its own allow and SAFETY note; everything else is safe code.
 #![deny(unsafe_code)]

@@ -196,7 +196,7 @@ impl<T> Receiver<T> {
         }
     }
 
-    /// Resets the wait after work was found by a loop that called [`Receiver::idle`].
+    /// Resets the wait after work was found by a loop that called [`Receiver::idle_unless`].
     #[inline]
     pub fn reset_wait(&mut self) {
         self.waiter.reset();
