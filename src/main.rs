@@ -6,8 +6,10 @@
 #![forbid(unsafe_code)]
 
 mod exit;
+mod features_cmd;
 mod journal;
 mod paper;
+mod regime_cmd;
 mod tape;
 
 use clap::{Parser, Subcommand};
@@ -42,6 +44,11 @@ enum Command {
     #[command(after_help = "Examples:\n  kestrel paper\n  kestrel paper --tape btc.tape --speed 10x\n  \
         kestrel paper --tape btc.tape --config configs/default.toml --topology threaded --out runs/t1")]
     Paper(paper::PaperArgs),
+    /// Compute the feature matrix of a tape (the same code as the hot loop), for training and research
+    Features(features_cmd::FeaturesArgs),
+    /// Fit and check the regime model (a 3-state HMM over bars)
+    #[command(subcommand)]
+    Regime(regime_cmd::RegimeCommand),
     /// Make, convert and inspect tapes (recorded market data)
     #[command(subcommand)]
     Tape(tape::TapeCommand),
@@ -54,6 +61,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Paper(args) => paper::run(args),
+        Command::Features(args) => features_cmd::run(args),
+        Command::Regime(cmd) => regime_cmd::run(cmd),
         Command::Tape(cmd) => tape::run(cmd),
         Command::Journal(cmd) => journal::run(cmd),
     };

@@ -6,6 +6,7 @@
 //! allocates. Every message carries the event's `stamp` (TSC ticks when ingest took it) for latency
 //! histograms; stamps never reach the journal, which must be identical across topologies.
 
+use crate::features::FeatureVector;
 use crate::journal::{BlockReason, RejectReason, Side};
 use crate::tape::RawRecord;
 use crate::types::{InstrumentId, Price, Qty, UnixNanos};
@@ -22,10 +23,8 @@ pub struct MarketEvent {
     pub record: RawRecord,
 }
 
-/// What the features stage knows about one instrument's market after an event.
-///
-/// Issue 3 computes only the top of book and the L1 imbalance; the features issue grows this into the
-/// versioned feature vector that models read.
+/// What the features stage knows about one instrument's market after an event: the touch in
+/// fixed point (to price orders) and the feature vector (see `features::schema`).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Features {
     pub instrument: InstrumentId,
@@ -35,8 +34,8 @@ pub struct Features {
     pub bid_qty: Qty,
     pub ask_px: Price,
     pub ask_qty: Qty,
-    /// (bid size − ask size) / (bid size + ask size) at the touch, in [-1, 1]; 0 when not tradable.
-    pub l1_imbalance: f64,
+    /// The instrument's features after this event; `NaN` where not yet defined.
+    pub values: FeatureVector,
 }
 
 /// An event with the features computed after it.

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 pub struct RawConfig {
     pub engine: EngineSection,
     pub replay: ReplaySection,
+    pub features: FeaturesSection,
     pub strategy: StrategySection,
     pub paper: PaperSection,
     pub journal: JournalSection,
@@ -54,6 +55,34 @@ pub struct ReplaySection {
 impl Default for ReplaySection {
     fn default() -> Self {
         ReplaySection { speed: "max".into() }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FeaturesSection {
+    /// Length of the bars that ATR, realized volatility, the regime filter and CVD slopes use, in s.
+    pub bar_seconds: u64,
+    /// Session length in hours (the volume profile and CVD reset at each session start).
+    pub session_hours: f64,
+    /// Session start, in hours after UTC midnight.
+    pub session_offset_hours: f64,
+    /// Width of the volume-profile price histogram, in ticks (fixed memory per instrument).
+    pub profile_ticks: usize,
+    /// Regime HMM parameters: "bundled" (fitted on synthetic tapes; see models/README.md) or the path
+    /// of a file written by `kestrel regime fit`.
+    pub regime_model: String,
+}
+
+impl Default for FeaturesSection {
+    fn default() -> Self {
+        FeaturesSection {
+            bar_seconds: 60,
+            session_hours: 24.0,
+            session_offset_hours: 0.0,
+            profile_ticks: 20_000,
+            regime_model: "bundled".into(),
+        }
     }
 }
 

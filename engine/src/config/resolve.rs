@@ -3,6 +3,8 @@
 use super::ConfigError;
 use super::raw::{RawConfig, StrategySection};
 use crate::decide::{InstrumentLimits, RuleParams};
+use crate::features::FeatureSettings;
+use crate::features::regime::HmmParams;
 use crate::ingest::Speed;
 use crate::pipeline::{Topology, WaitStrategy};
 use crate::types::{InstrumentSpec, Qty, parse_fixed};
@@ -17,6 +19,7 @@ pub struct RunSettings {
     pub pin_threads: bool,
     pub book_levels: usize,
     pub speed: Speed,
+    pub features: FeatureSettings,
     pub paper: PaperSettings,
     pub journal_capacity: u64,
 }
@@ -75,6 +78,7 @@ impl RunSettings {
             return Err(ConfigError::value(origin, "journal.capacity_records", "must be at least 1"));
         }
         check_strategy(&raw.strategy, origin)?;
+        let features = feature_settings(raw, origin)?;
         Ok(RunSettings {
             topology,
             wait,
@@ -82,6 +86,7 @@ impl RunSettings {
             pin_threads: e.pin_threads,
             book_levels: e.book_levels,
             speed,
+            features,
             paper: PaperSettings {
                 order_latency_ns: p.order_latency_us * 1000,
                 response_latency_ns: p.response_latency_us * 1000,
@@ -89,6 +94,48 @@ impl RunSettings {
             journal_capacity: raw.journal.capacity_records,
         })
     }
+}
+
+/// Longest bar or session a config may ask for: a week.
+const MAX_PERIOD_S: f64 = 7.0 * 86_400.0;
+/// Widest volume-profile histogram: 8 bytes a tick per instrument.
+const MAX_PROFILE_TICKS: usize = 10_000_000;
+
+fn feature_settings(raw: &RawConfig, origin: &str) -> Result<FeatureSettings, ConfigError> {
+    let f = &raw.features;
+    if f.bar_seconds == 0 || f.bar_seconds as f64 > MAX_PERIOD_S {
+        return Err(ConfigError::value(origin, "features.bar_seconds", "must be 1 s to a week"));
+    }
+    if !(f.session_hours.is_finite()
+        && f.session_hours * 3600.0 >= f.bar_seconds as f64
+        && f.session_hours * 3600.0 <= MAX_PERIOD_S)
+    {
+        return Err(ConfigError::value(
+            origin,
+            "features.session_hours",
+            "must be at least one bar and at most a week",
+        ));
+    }
+    if !(f.session_offset_hours.is_finite() && (0.0..24.0).contains(&f.session_offset_hours)) {
+        return Err(ConfigError::value(origin, "features.session_offset_hours", "must be in [0, 24)"));
+    }
+    if !(16..=MAX_PROFILE_TICKS).contains(&f.profile_ticks) {
+        return Err(ConfigError::value(origin, "features.profile_ticks", format!("must be 16 to {MAX_PROFILE_TICKS}")));
+    }
+    let regime = if f.regime_model == "bundled" {
+        HmmParams::bundled()
+    } else {
+        HmmParams::load(std::path::Path::new(&f.regime_model))
+            .map_err(|e| ConfigError::value(origin, "features.regime_model", e))?
+    };
+    Ok(FeatureSettings {
+        book_levels: raw.engine.book_levels,
+        bar_ns: f.bar_seconds * 1_000_000_000,
+        session_ns: (f.session_hours * 3.6e12) as u64,
+        session_offset_ns: (f.session_offset_hours * 3.6e12) as u64,
+        profile_ticks: f.profile_ticks,
+        regime,
+    })
 }
 
 fn check_strategy(s: &StrategySection, origin: &str) -> Result<(), ConfigError> {

@@ -93,7 +93,7 @@ impl Stage for DecideStage {
             side,
             qty: limits.order_qty,
             px_seen,
-            signal_micros: (f.l1_imbalance * 1e6).round() as i64,
+            signal_micros: (f.values.get(crate::features::idx::IMBALANCE_L1) * 1e6).round() as i64,
             verdict: Verdict::Blocked(BlockReason::NoMarket),
         };
         candidate.verdict = match self.check(&candidate, f) {

@@ -3,6 +3,7 @@
 //! drive the whole loop; models replace the signal in the models issue.
 
 use crate::event::Features;
+use crate::features::idx;
 use crate::journal::Side;
 use crate::types::{Price, Qty};
 
@@ -35,9 +36,11 @@ impl RuleParams {
     /// The side the rule wants, if any.
     #[inline]
     pub fn signal(&self, f: &Features) -> Option<Side> {
-        if f.l1_imbalance >= self.imbalance_threshold {
+        let imbalance = f.values.get(idx::IMBALANCE_L1);
+        // NaN (no two-sided book yet) compares false both ways: no signal.
+        if imbalance >= self.imbalance_threshold {
             Some(Side::Buy)
-        } else if f.l1_imbalance <= -self.imbalance_threshold {
+        } else if imbalance <= -self.imbalance_threshold {
             Some(Side::Sell)
         } else {
             None

@@ -1,22 +1,107 @@
-//! Features: turns each market event into what the strategy reads about its instrument's market.
+//! Features: turns each market event into the feature vector the strategy and the models read.
 //!
-//! For now that is the touch and the L1 imbalance; the features issue grows this stage into the
-//! versioned feature vector shared with offline training. The stage keeps its own [`MarketView`]
-//! (a book of fixed size per instrument), so it allocates nothing per event.
+//! The same code computes features in the hot loop and offline (`kestrel features`, training), so
+//! a model never sees in production anything but what it was trained on. Every feature is O(1) per
+//! event in memory sized at start-up (per-bar work is bounded by fixed buffers too), and the list
+//! of features with their units is the versioned [`schema`].
+//!
+//! Per event: the book ([`MarketView`]) is updated, the instrument's bar builder and session clock
+//! advance, then each calculator writes its part of the instrument's vector:
+//! - [`micro`]: touch, depth, order flow, volatility, trade flow;
+//! - [`profile`]: the session's volume profile (POC, value area, crosses, CVD);
+//! - [`regime`]: the HMM filter and the rule-based regime;
+//! - [`session`]: time of day and time in session.
+
+pub mod bars;
+pub mod micro;
+pub mod profile;
+pub mod regime;
+pub mod schema;
+pub mod session;
+pub mod tick;
+
+pub use schema::{FEATURES, FeatureDef, FeatureVector, SCHEMA_VERSION, idx, schema_hash};
 
 use crate::book::MarketView;
 use crate::event::{Featured, Features, MarketEvent};
 use crate::pipeline::Stage;
+use crate::tape::Record;
+use crate::types::{BookSide, InstrumentSpec, UnixNanos};
+use bars::BarBuilder;
+use micro::MicroFeatures;
+use profile::ProfileFeatures;
+use regime::{HmmParams, RegimeFeatures};
+use session::{SessionClock, SessionFeatures};
+use tick::{Tick, TradeTick, Units};
+
+/// How features are computed; from the `[features]` config section.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FeatureSettings {
+    /// Book levels kept per side per instrument.
+    pub book_levels: usize,
+    /// Bar length.
+    pub bar_ns: u64,
+    /// Session length and its start after UTC midnight.
+    pub session_ns: u64,
+    pub session_offset_ns: u64,
+    /// Width of the volume-profile histogram, in ticks.
+    pub profile_ticks: usize,
+    pub regime: HmmParams,
+}
+
+impl Default for FeatureSettings {
+    fn default() -> Self {
+        FeatureSettings {
+            book_levels: 1000,
+            bar_ns: 60_000_000_000,
+            session_ns: 86_400_000_000_000,
+            session_offset_ns: 0,
+            profile_ticks: 20_000,
+            regime: HmmParams::default(),
+        }
+    }
+}
+
+/// Everything one instrument's features keep between events.
+#[derive(Clone, Debug)]
+struct InstrumentState {
+    units: Units,
+    bars: BarBuilder,
+    session_start: Option<UnixNanos>,
+    micro: MicroFeatures,
+    profile: ProfileFeatures,
+    regime: RegimeFeatures,
+    session: SessionFeatures,
+    vector: FeatureVector,
+}
 
 #[derive(Clone, Debug)]
 pub struct FeatureStage {
     view: MarketView,
+    sessions: SessionClock,
+    states: Vec<InstrumentState>,
 }
 
 impl FeatureStage {
-    /// `max_levels` bounds each side of each instrument's book.
-    pub fn new(instruments: usize, max_levels: usize) -> Self {
-        FeatureStage { view: MarketView::new(instruments, max_levels) }
+    pub fn new(instruments: &[InstrumentSpec], settings: &FeatureSettings) -> Self {
+        let states = instruments
+            .iter()
+            .map(|spec| InstrumentState {
+                units: Units::of(spec),
+                bars: BarBuilder::new(settings.bar_ns),
+                session_start: None,
+                micro: MicroFeatures::new(),
+                profile: ProfileFeatures::new(settings.profile_ticks),
+                regime: RegimeFeatures::new(&settings.regime),
+                session: SessionFeatures,
+                vector: FeatureVector::default(),
+            })
+            .collect();
+        FeatureStage {
+            view: MarketView::new(instruments.len(), settings.book_levels),
+            sessions: SessionClock::new(settings.session_ns, settings.session_offset_ns),
+            states,
+        }
     }
 
     pub fn market(&self) -> &MarketView {
@@ -30,21 +115,62 @@ impl Stage for FeatureStage {
 
     #[inline]
     fn on_event(&mut self, event: &MarketEvent) -> Featured {
-        let mut features = Features { instrument: event.record.header.instrument, ..Features::default() };
-        if let Some(id) = self.view.apply(&event.record)
-            && let Some(t) = self.view.touch(id)
-        {
-            let (b, a) = (t.bid.qty.0 as f64, t.ask.qty.0 as f64);
-            features = Features {
+        let instrument = event.record.header.instrument;
+        let none = Featured { event: *event, features: Features { instrument, ..Features::default() } };
+        let Some(id) = self.view.apply(&event.record) else { return none };
+        let Some(state) = self.states.get_mut(id.index()) else { return none };
+        let ts = event.ts;
+        let touch = self.view.touch(id);
+        let u = state.units;
+        let mid = touch.map(|t| (t.bid.px.0 + t.ask.px.0) as f64 * 0.5 * u.price);
+        let trade = match event.record.view() {
+            Some(Record::Trade(tr)) => Some(TradeTick {
+                px: tr.px.0 as f64 * u.price,
+                qty: tr.qty.0 as f64 * u.qty,
+                aggressor: tr.aggressor(),
+            }),
+            _ => None,
+        };
+        let session_start = self.sessions.start_of(ts);
+        let new_session = state.session_start != Some(session_start);
+        state.session_start = Some(session_start);
+        let closed_bar = state.bars.advance(ts);
+        if let Some(m) = mid {
+            state.bars.on_mid(m);
+        }
+        if let Some(tr) = trade {
+            state.bars.on_trade(tr.qty, tr.buyer_initiated());
+        }
+        let tick = Tick {
+            ts,
+            record: &event.record,
+            units: u,
+            touch,
+            mid,
+            bids: self.view.levels(id, BookSide::Bid),
+            asks: self.view.levels(id, BookSide::Ask),
+            trade,
+            closed_bar: closed_bar.as_ref(),
+            session_start,
+            new_session,
+        };
+        let out = &mut state.vector;
+        state.micro.update(&tick, out);
+        state.profile.update(&tick, out);
+        state.regime.update(&tick, out);
+        state.session.update(&tick, out);
+        let features = match touch {
+            Some(t) => Features {
                 instrument: id,
                 tradable: true,
                 bid_px: t.bid.px,
                 bid_qty: t.bid.qty,
                 ask_px: t.ask.px,
                 ask_qty: t.ask.qty,
-                l1_imbalance: (b - a) / (b + a),
-            };
-        }
+                values: *out,
+            },
+            None => Features { instrument: id, values: *out, ..Features::default() },
+        };
         Featured { event: *event, features }
     }
 }

@@ -131,8 +131,8 @@ pub fn build_pipeline(
         settings.paper.response_latency_ns,
     );
     Pipeline {
+        features: FeatureStage::new(tape.instruments(), &settings.features),
         source: TapeSource::new(tape, settings.speed, stop),
-        features: FeatureStage::new(n, settings.book_levels),
         decide: DecideStage::new(params),
         execute: ExecuteStage::new(venue, n),
         journal,
