@@ -6,7 +6,10 @@
 
 mod support;
 
-use kestrel_engine::config::RawConfig;
+use kestrel_engine::config::{RawConfig, RunSettings};
+use kestrel_engine::event::MarketEvent;
+use kestrel_engine::features::FeatureStage;
+use kestrel_engine::pipeline::Stage;
 use kestrel_engine::pipeline::fused::Fused;
 use kestrel_engine::pipeline::{self, RunControl, Topology, WaitStrategy};
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -68,6 +71,35 @@ fn no_alloc_per_event_fused_and_threaded() {
     // ≈ 240k events: enough for the warm-up and 100k+ measured events, fused.
     let tape = support::synth_tape(dir.path(), "long.tape", 11, 20);
     assert!(tape.len() as u64 > WARM_UP + MEASURED + 50_000, "tape too short: {}", tape.len());
+
+    // The features stage alone, with sessions of 6 minutes so that session resets (volume profile,
+    // CVD, the range-percentile table) and bar closes happen many times inside the window.
+    {
+        let mut raw = config();
+        raw.features.session_hours = 0.1;
+        let settings = RunSettings::from_raw(&raw, "test").unwrap();
+        let mut stage = FeatureStage::new(tape.instruments(), &settings.features);
+        let events: Vec<MarketEvent> = tape
+            .records()
+            .iter()
+            .enumerate()
+            .map(|(i, r)| MarketEvent { seq: i as u64, ts: r.header.ts_local, stamp: 0, record: *r })
+            .collect();
+        let (warm, rest) = events.split_at(WARM_UP as usize);
+        for e in warm {
+            std::hint::black_box(stage.on_event(e));
+        }
+        let before = THIS_THREAD.with(Cell::get);
+        let mut defined = 0usize;
+        for e in rest {
+            let out = stage.on_event(e);
+            defined += out.features.values.0.iter().filter(|v| v.is_finite()).count();
+        }
+        let allocs = THIS_THREAD.with(Cell::get) - before;
+        assert!(rest.len() as u64 >= MEASURED);
+        assert!(defined > rest.len() * 20, "the stage must be computing features ({defined} finite values)");
+        assert_eq!(allocs, 0, "{allocs} allocations over {} events of the features stage", rest.len());
+    }
 
     // Fused: count this thread's allocations over every event after the warm-up.
     let control = RunControl::new();

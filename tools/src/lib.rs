@@ -5,6 +5,8 @@
 //! - [`inspect`]: tape → statistics (`kestrel tape info`) and CSV (`kestrel tape cat`).
 #![forbid(unsafe_code)]
 
+pub mod features_export;
 pub mod import;
 pub mod inspect;
+pub mod regime;
 pub mod synth;

@@ -128,6 +128,18 @@ fn feature_settings(raw: &RawConfig, origin: &str) -> Result<FeatureSettings, Co
         HmmParams::load(std::path::Path::new(&f.regime_model))
             .map_err(|e| ConfigError::value(origin, "features.regime_model", e))?
     };
+    // The filter's observations are per bar: a model fitted on other bars would read them wrongly.
+    if regime.bar_seconds != f.bar_seconds {
+        return Err(ConfigError::value(
+            origin,
+            "features.regime_model",
+            format!(
+                "= {:?} was fitted on {} s bars but features.bar_seconds = {}; refit it with \
+                 `kestrel regime fit --bar-seconds {}` or set bar_seconds to match",
+                f.regime_model, regime.bar_seconds, f.bar_seconds, f.bar_seconds
+            ),
+        ));
+    }
     Ok(FeatureSettings {
         book_levels: raw.engine.book_levels,
         bar_ns: f.bar_seconds * 1_000_000_000,
@@ -262,6 +274,14 @@ mod tests {
         let mut bad = raw.clone();
         bad.replay.speed = "fast".into();
         assert!(RunSettings::from_raw(&bad, "c").unwrap_err().to_string().contains("replay.speed"));
+    }
+
+    #[test]
+    fn a_regime_model_fitted_on_other_bars_is_refused() {
+        let mut raw = RawConfig::default();
+        raw.features.bar_seconds = 5;
+        let err = RunSettings::from_raw(&raw, "c.toml").unwrap_err().to_string();
+        assert!(err.contains("features.regime_model") && err.contains("--bar-seconds 5"), "{err}");
     }
 
     #[test]

@@ -91,7 +91,7 @@ impl FeatureStage {
                 bars: BarBuilder::new(settings.bar_ns),
                 session_start: None,
                 micro: MicroFeatures::new(),
-                profile: ProfileFeatures::new(settings.profile_ticks),
+                profile: ProfileFeatures::with_lengths(settings.profile_ticks, settings.bar_ns, settings.session_ns),
                 regime: RegimeFeatures::new(&settings.regime),
                 session: SessionFeatures,
                 vector: FeatureVector::default(),

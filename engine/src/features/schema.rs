@@ -80,7 +80,7 @@ schema! {
     REGIME_P_TREND = "regime_p_trend", "probability", "HMM filter: probability of the trend state, updated at each bar close";
     REGIME_P_RANGE = "regime_p_range", "probability", "HMM filter: probability of the range state";
     REGIME_P_CHOP = "regime_p_chop", "probability", "HMM filter: probability of the chop state";
-    REGIME_RULE = "regime_rule", "class", "rule-based regime: 0 trend, 1 range, 2 chop (range percentile, POC distance, crosses, CVD slope)";
+    REGIME_RULE = "regime_rule", "class", "rule-based regime: 0 trend, 1 range, 2 chop (bar efficiency, relative volatility, CVD slope, range percentile, POC crosses)";
     // ---- time and session (features/session.rs)
     TIME_OF_DAY_S = "time_of_day_s", "s", "seconds since UTC midnight";
     TIME_OF_DAY_SIN = "time_of_day_sin", "ratio", "sin(2π · time of day / 24 h)";
