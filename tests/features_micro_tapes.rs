@@ -10,16 +10,16 @@
 //! e⁻⁶⁰ ≈ 1e−26, added to the tolerance). Bars are 1 s (real, 345 s long) or 2 s (synthetic,
 //! 10 min) so that the ATR's 73-bar warm-up is passed well inside the tape.
 
-#[path = "../engine/tests/features_micro.rs"]
+#[path = "../engine/tests/reference/micro.rs"]
 #[allow(dead_code)]
-mod micro;
+mod reference;
 
 use kestrel_engine::features::FeatureSettings;
 use kestrel_engine::tape::{RawRecord, Tape};
 use kestrel_engine::types::InstrumentSpec;
 use kestrel_tools::import::{self, Format, ImportOptions};
 use kestrel_tools::synth::{SynthConfig, write_tape};
-use micro::reference::check_stream;
+use reference::check_stream;
 use std::path::{Path, PathBuf};
 
 const SEC: u64 = 1_000_000_000;

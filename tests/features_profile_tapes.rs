@@ -15,16 +15,17 @@
 //! and at the last one: recomputing the windows from the whole history at every one of a tape's
 //! events would take hours unoptimised.
 
-#[path = "../engine/tests/features_profile.rs"]
-mod engine_profile;
+#[path = "../engine/tests/reference/profile.rs"]
+#[allow(dead_code)]
+mod reference;
 
-use engine_profile::reference::{Params, Reference, assert_matches, ev_of};
 use kestrel_engine::book::MarketView;
 use kestrel_engine::event::MarketEvent;
 use kestrel_engine::features::{FeatureSettings, FeatureStage, FeatureVector, idx};
 use kestrel_engine::pipeline::Stage;
 use kestrel_engine::tape::Tape;
 use kestrel_tools::synth::{self, SynthConfig};
+use reference::{Params, Reference, assert_matches, ev_of};
 use std::path::{Path, PathBuf};
 
 const S: u64 = 1_000_000_000;
