@@ -1,6 +1,6 @@
 //! The volume-profile features on whole tapes against the batch reference of
-//! `engine/tests/features_profile.rs` (included below for its `reference` module; its own tests
-//! return at once here, they run in the engine package).
+//! `engine/tests/reference/profile.rs` (included below; the engine's `features_profile` tests use it
+//! too).
 //!
 //! - `synthetic_tape_matches_the_reference`: an hour of the seeded synthetic market (L2 book,
 //!   quotes, trades, regime switches) in 20-minute sessions, with the default histogram and with

@@ -19,8 +19,9 @@
 //! though they agree to the last bit because both sum in the same order. The property tests check
 //! every event; the worst errors seen are 1e-5 of these bounds or less (see `Coverage::summary`).
 //!
-//! The same file is included by the root package's `tests/features_micro_tapes.rs`, which runs the
-//! reference over a synthetic tape and the real Binance capture; its own tests only run here.
+//! The reference lives in `reference/micro.rs`, which the root package's
+//! `tests/features_micro_tapes.rs` also includes to run it over a synthetic tape and the real
+//! Binance capture.
 
 use kestrel_engine::event::MarketEvent;
 use kestrel_engine::features::{FEATURES, FeatureSettings, FeatureStage, FeatureVector, idx};

@@ -30,8 +30,8 @@
 //! - `many_sessions_keep_the_last_thirty`: 45 short sessions, more than the range table keeps;
 //! - `single_event_sessions`: the percentile sees each newly completed session.
 //!
-//! `tests/features_profile_tapes.rs` (root package) reuses [`reference`] on a synthetic and a real
-//! tape; it includes this file, so this file's own tests return at once there (see [`included`]).
+//! `tests/features_profile_tapes.rs` (root package) includes [`reference`] (`reference/profile.rs`)
+//! to run it on a synthetic and a real tape.
 
 use kestrel_engine::book::MarketView;
 use kestrel_engine::event::MarketEvent;
