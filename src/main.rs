@@ -5,6 +5,7 @@
 //! crate because they depend on the engine, so the command that uses them all cannot live inside it.
 #![forbid(unsafe_code)]
 
+mod bundled;
 mod exit;
 mod features_cmd;
 mod journal;

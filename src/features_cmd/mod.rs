@@ -5,11 +5,10 @@ mod print;
 
 use crate::exit::UsageError;
 use clap::{Args, ValueEnum};
-use kestrel_engine::config::{self, RunSettings};
+use kestrel_engine::config::RunSettings;
 use kestrel_engine::pipeline::RunControl;
 use kestrel_engine::tape::Tape;
 use kestrel_tools::features_export::{self, ExportError, ExportRequest, Format, MatrixMeta};
-use kestrel_tools::synth::{self, SynthConfig};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -111,13 +110,7 @@ pub fn run(args: FeaturesArgs) -> anyhow::Result<()> {
         (Some(out), false) => out.clone(),
         (None, false) => return Err(UsageError("--out is required".into()).into()),
     };
-    let (raw, origin) = match &args.config {
-        Some(path) => (config::load(path)?, path.display().to_string()),
-        None => (
-            config::parse(crate::paper::DEFAULT_CONFIG, "configs/default.toml (bundled)".as_ref())?,
-            "bundled defaults".into(),
-        ),
-    };
+    let (raw, origin) = crate::bundled::load_config(args.config.as_deref())?;
     let settings = RunSettings::from_raw(&raw, &origin)?;
     // Ctrl-C stops after the event in hand (or, while a synthetic tape is being made, before the
     // first event); the temporary file is removed and nothing is written. A second Ctrl-C quits at once.
@@ -142,32 +135,12 @@ pub fn run(args: FeaturesArgs) -> anyhow::Result<()> {
     // Before any work: an existing output is refused up front (and again, atomically, at the end).
     crate::tape::check_output(&out, args.force)?;
 
-    let mut synth_dir = None; // keeps a synthetic tape alive for the run
-    let (tape_path, label) = match &args.tape {
-        // The metadata names the tape by its absolute path (a relative one means nothing elsewhere).
-        Some(p) => (p.clone(), std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()).display().to_string()),
-        None => {
-            let dir = tempfile::tempdir()?;
-            let path = dir.path().join("bundled.tape");
-            let cfg = SynthConfig {
-                duration_ns: u64::try_from(args.synth_duration.as_nanos()).unwrap_or(u64::MAX),
-                ..SynthConfig::default()
-            };
-            synth::write_tape(&cfg, &path).map_err(|e| match e {
-                synth::SynthError::Config(what) => anyhow::Error::new(UsageError(format!("--synth-duration: {what}"))),
-                other => anyhow::Error::new(other),
-            })?;
-            synth_dir = Some(dir);
-            let label = format!(
-                "bundled synthetic ({} of {}, seed {})",
-                humantime::format_duration(args.synth_duration),
-                cfg.instrument.symbol,
-                cfg.seed
-            );
-            (path, label)
-        }
-    };
-    let tape = Tape::open(&tape_path)?;
+    // The metadata names the tape by its absolute path (a relative one means nothing elsewhere).
+    let choice = crate::bundled::tape_or_synthetic(args.tape.as_deref(), args.synth_duration, |p| {
+        std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()).display().to_string()
+    })?;
+    let (tape_path, label) = (&choice.path, choice.label.clone());
+    let tape = Tape::open(tape_path)?;
     tape.verify()?;
     let meta = MatrixMeta {
         tape: label,
@@ -198,7 +171,7 @@ pub fn run(args: FeaturesArgs) -> anyhow::Result<()> {
             Err(UsageError(format!("{}: already exists; pass --force to replace it", path.display())).into())
         }
         Err(e @ ExportError::Interrupted { .. }) => {
-            drop(synth_dir); // `exit` runs no destructors
+            drop(choice); // `exit` runs no destructors: remove a synthetic tape first
             eprintln!("error: interrupted (Ctrl-C): {e}");
             std::process::exit(130);
         }

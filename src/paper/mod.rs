@@ -2,21 +2,15 @@
 
 mod print;
 
-use crate::exit::UsageError;
 use clap::Args;
-use kestrel_engine::config;
 use kestrel_engine::ingest::Speed;
 use kestrel_engine::paper::{self, PaperRequest};
 use kestrel_engine::pipeline::{RunControl, Topology, topology::available_cores};
 use kestrel_engine::tape::Tape;
-use kestrel_tools::synth::{self, SynthConfig};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// The bundled defaults; `configs/default.toml` is this file.
-pub const DEFAULT_CONFIG: &str = include_str!("../../configs/default.toml");
 
 /// Options of `kestrel paper` (its help text is on the subcommand in main.rs).
 #[derive(Debug, Args)]
@@ -59,41 +53,17 @@ fn parse_topology(s: &str) -> Result<Topology, String> {
 pub fn run(args: PaperArgs) -> anyhow::Result<()> {
     // Read before anything pins a thread: afterwards the OS reports one core (DESIGN.md §10).
     let cores = available_cores();
-    let (mut raw, origin) = match &args.config {
-        Some(path) => (config::load(path)?, path.display().to_string()),
-        None => (config::parse(DEFAULT_CONFIG, "configs/default.toml (bundled)".as_ref())?, "bundled defaults".into()),
-    };
+    let (mut raw, origin) = crate::bundled::load_config(args.config.as_deref())?;
     if let Some(t) = args.topology {
         raw.engine.topology = t.name().into();
     }
     if let Some(s) = args.speed {
         raw.replay.speed = s.to_string();
     }
-    let _tmp; // keeps a synthetic tape alive for the run
-    let (tape_path, label) = match &args.tape {
-        Some(p) => (p.clone(), p.display().to_string()),
-        None => {
-            let dir = tempfile::tempdir()?;
-            let path = dir.path().join("bundled.tape");
-            let cfg = SynthConfig {
-                duration_ns: u64::try_from(args.synth_duration.as_nanos()).unwrap_or(u64::MAX),
-                ..SynthConfig::default()
-            };
-            synth::write_tape(&cfg, &path).map_err(|e| match e {
-                synth::SynthError::Config(what) => anyhow::Error::new(UsageError(format!("--synth-duration: {what}"))),
-                other => anyhow::Error::new(other),
-            })?;
-            _tmp = dir;
-            let label = format!(
-                "bundled synthetic ({} of {}, seed {})",
-                humantime::format_duration(args.synth_duration),
-                cfg.instrument.symbol,
-                cfg.seed
-            );
-            (path, label)
-        }
-    };
-    let tape = Tape::open(&tape_path)?;
+    let choice =
+        crate::bundled::tape_or_synthetic(args.tape.as_deref(), args.synth_duration, |p| p.display().to_string())?;
+    let (tape_path, label) = (&choice.path, choice.label.clone());
+    let tape = Tape::open(tape_path)?;
     tape.verify()?;
     let out_dir = args.out.clone().unwrap_or_else(default_out_dir);
     let control = RunControl::new();
