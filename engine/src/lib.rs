@@ -28,6 +28,7 @@ pub mod features;
 pub mod ingest;
 pub mod journal;
 pub mod latency;
+pub mod orders;
 pub mod paper;
 pub mod pipeline;
 pub mod tape;
