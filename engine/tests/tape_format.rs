@@ -206,8 +206,8 @@ fn spec_strategy() -> impl Strategy<Value = InstrumentSpec> {
         name_strategy(15),
         0..=MAX_SCALE,
         0..=MAX_SCALE,
-        prop_oneof![1..=1_000i64, 1..=i64::MAX],
-        prop_oneof![1..=1_000i64, 1..=i64::MAX],
+        prop_oneof![1..=1_000i64, 1..=kestrel_engine::tape::MAX_FIXED],
+        prop_oneof![1..=1_000i64, 1..=kestrel_engine::tape::MAX_FIXED],
     )
         .prop_map(|(symbol, venue, price_scale, qty_scale, tick, lot)| InstrumentSpec {
             symbol,
@@ -226,30 +226,32 @@ fn specs_strategy() -> impl Strategy<Value = Vec<InstrumentSpec>> {
 }
 
 fn body_strategy() -> impl Strategy<Value = Body> {
-    let half = i64::MAX / 2;
+    // Valid records stay within the 2^61-step limit (see `tape::MAX_FIXED`).
+    let max = kestrel_engine::tape::MAX_FIXED;
+    let half = max / 2;
     let flag_bits = (any::<bool>(), any::<bool>(), any::<bool>()).prop_map(|(s, e, g)| {
         (if s { flags::SNAPSHOT } else { 0 })
             | (if e { flags::END_OF_BATCH } else { 0 })
             | (if g { flags::GAP_BEFORE } else { 0 })
     });
     prop_oneof![
-        (1..=half, 1..=half, 0..=i64::MAX, 0..=i64::MAX).prop_map(|(bid_px, spread, bid_qty, ask_qty)| Body::Quote {
+        (1..=half, 1..=half, 0..=max, 0..=max).prop_map(|(bid_px, spread, bid_qty, ask_qty)| Body::Quote {
             bid_px,
             spread,
             bid_qty,
             ask_qty
         }),
         (
-            1..=i64::MAX,
-            1..=i64::MAX,
+            1..=max,
+            1..=max,
             prop::sample::select(vec![Aggressor::Unknown, Aggressor::Buy, Aggressor::Sell]),
             any::<u64>()
         )
             .prop_map(|(px, qty, aggressor, trade_id)| Body::Trade { px, qty, aggressor, trade_id }),
         (
             prop::sample::select(vec![BookSide::Bid, BookSide::Ask]),
-            1..=i64::MAX,
-            prop_oneof![Just(0i64), 0..=i64::MAX],
+            1..=max,
+            prop_oneof![Just(0i64), 0..=max],
             any::<u64>(),
             flag_bits
         )
@@ -697,6 +699,10 @@ fn verify_reports_the_bad_record_by_index() {
         ("trade aggressor 3", 6, with_side(t(6, 100, 1), 3), "aggressor"),
         ("negative level size", 5, l(5, 100, -1, 0), "negative"),
         ("zero level price", 1, l(1, 0, 1, 0), "non-positive"),
+        // Prices and sizes past 2^61 steps would overflow sums downstream (mids, half ticks).
+        ("trade price past 2^61", 4, t(4, (1 << 61) + 1, 1), "2^61"),
+        ("quote size past 2^61", 3, q(3, (99, (1 << 61) + 1), (100, 1)), "2^61"),
+        ("level price past 2^61", 1, l(1, i64::MAX, 1, 0), "2^61"),
         ("level side 0", 2, with_side(l(2, 100, 1, 0), 0), "side"),
         ("level side 3", 2, with_side(l(2, 100, 1, 0), 3), "side"),
         ("unknown flag", 5, l(5, 100, 1, 0x08), "flag"),

@@ -35,6 +35,14 @@ pub fn summary(s: &ExportSummary) {
         s.path.display(),
         schema_hash_hex()
     );
+    if s.profile_trades_dropped > 0 {
+        eprintln!(
+            "warning: {} trades fell outside the volume-profile window and are missing from the POC and value \
+             area; raise [features] profile_ticks (now {} ticks wide) for this instrument's tick and range",
+            thousands(s.profile_trades_dropped),
+            s.profile_ticks
+        );
+    }
 }
 
 /// `--list-columns`: every column with its type or unit and meaning.

@@ -82,6 +82,13 @@ pub fn summary(w: &mut impl Write, s: &RunSummary, out: &Path) -> std::io::Resul
         let text = if stalls.is_empty() { "none (no ring was ever full)".to_string() } else { stalls.join(", ") };
         writeln!(w, "  back-pressure {text}")?;
     }
+    if s.profile_trades_dropped > 0 {
+        writeln!(
+            w,
+            "  profile    {} trades outside the volume-profile window (raise [features] profile_ticks)",
+            thousands(s.profile_trades_dropped)
+        )?;
+    }
     if s.book_levels_dropped > 0 {
         writeln!(
             w,

@@ -80,7 +80,7 @@ impl Default for FeaturesSection {
             bar_seconds: 60,
             session_hours: 24.0,
             session_offset_hours: 0.0,
-            profile_ticks: 20_000,
+            profile_ticks: 200_000,
             regime_model: "bundled".into(),
         }
     }

@@ -13,7 +13,8 @@ use crate::types::UnixNanos;
 pub struct Bar {
     /// Start of the bar's interval (a multiple of the bar length).
     pub start: UnixNanos,
-    /// Mid at the first event of the bar, highest, lowest and last mid, in price units.
+    /// Mid the bar opened at (the last mid before it: the previous close when there was one, so the
+    /// bar's high and low include it), highest, lowest and last mid, in price units.
     pub open: f64,
     pub high: f64,
     pub low: f64,

@@ -56,7 +56,7 @@ impl Default for FeatureSettings {
             bar_ns: 60_000_000_000,
             session_ns: 86_400_000_000_000,
             session_offset_ns: 0,
-            profile_ticks: 20_000,
+            profile_ticks: 200_000,
             regime: HmmParams::default(),
         }
     }
@@ -106,6 +106,13 @@ impl FeatureStage {
 
     pub fn market(&self) -> &MarketView {
         &self.view
+    }
+
+    /// Trades that fell outside an instrument's volume-profile window (`features.profile_ticks`)
+    /// and so are missing from its POC and value area. Non-zero means the window is too narrow for
+    /// the tape: runs and exports report it.
+    pub fn profile_trades_dropped(&self) -> u64 {
+        self.states.iter().map(|s| s.profile.dropped_trades()).sum()
     }
 }
 

@@ -15,8 +15,8 @@
 //!   the session's first trade sits at bucket `max_ticks / 2`, so the window covers ticks
 //!   `first − max_ticks/2 ..= first + (max_ticks − 1) − max_ticks/2`. A trade outside it is **not
 //!   counted** in the histogram (nor in the value area's total); it still counts in the CVD, and
-//!   [`ProfileFeatures::dropped_trades`] counts it. With the default 20,000 ticks (±1,000 USD at a
-//!   0.10 tick) that takes a move of several percent in one session.
+//!   [`ProfileFeatures::dropped_trades`] counts it (runs and `kestrel features` report the count).
+//!   The default 200,000 ticks (1.6 MB) span ±1,000 USD at a 0.01 tick, ±10,000 USD at 0.10.
 //! - **POC.** The tick with the most volume; on a tie the **lowest** of the tied ticks, so the POC
 //!   is a function of the histogram alone. Kept after every trade in O(1) (volumes only grow within
 //!   a session, so the POC can only become the bucket just added). Undefined until the session has

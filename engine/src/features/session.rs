@@ -1,7 +1,10 @@
 //! Time and session features, and the session clock the volume profile resets on.
 //!
 //! Sessions are fixed windows of `session_ns` starting `offset_ns` after UTC midnight (24 h from
-//! midnight by default: crypto trades around the clock, so the UTC day is the usual session).
+//! midnight by default: crypto trades around the clock, so the UTC day is the usual session). When the
+//! session length does not divide a day, sessions are counted from the Unix epoch (plus the offset,
+//! taken modulo the length), so they drift across days: 8 h or 1 h sessions stay on the clock, 36 h
+//! ones do not.
 
 use super::schema::{FeatureVector, idx};
 use super::tick::Tick;

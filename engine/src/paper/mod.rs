@@ -176,6 +176,7 @@ pub fn run(
         journal: &journal_summary,
         journal_path: &journal_path,
         dropped_levels: finished.features.market().dropped_levels(),
+        profile_trades_dropped: finished.features.profile_trades_dropped(),
         stopped_early: finished.events < request.tape.len() as u64,
     });
     let path = dir.join("summary.json");

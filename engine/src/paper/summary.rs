@@ -51,6 +51,9 @@ pub struct RunSummary {
     pub journal: String,
     /// Book level updates not kept because a side was at `engine.book_levels`.
     pub book_levels_dropped: u64,
+    /// Trades outside the volume-profile window (`features.profile_ticks`): missing from the POC
+    /// and value area.
+    pub profile_trades_dropped: u64,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -79,6 +82,7 @@ pub(super) struct Inputs<'a> {
     pub journal: &'a JournalSummary,
     pub journal_path: &'a Path,
     pub dropped_levels: u64,
+    pub profile_trades_dropped: u64,
     pub stopped_early: bool,
 }
 
@@ -161,6 +165,7 @@ impl RunSummary {
             journal_grows: i.journal.grows,
             journal: i.journal_path.display().to_string(),
             book_levels_dropped: i.dropped_levels,
+            profile_trades_dropped: i.profile_trades_dropped,
         }
     }
 }

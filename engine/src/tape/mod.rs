@@ -13,7 +13,7 @@ pub mod record;
 pub mod writer;
 
 pub use error::TapeError;
-pub use reader::Tape;
+pub use reader::{MAX_FIXED, Tape};
 pub use record::{
     BookClear, LevelUpdate, Quote, RECORD_SIZE, RawRecord, Record, RecordHeader, RecordKind, Trade, flags,
 };

@@ -193,6 +193,8 @@ fn check_record(raw: &RawRecord, instruments: usize, last_ts: u64) -> Result<(),
         Some(Record::Quote(q)) => {
             if q.bid_px.0 <= 0 || q.ask_px.0 <= 0 || q.bid_qty.0 < 0 || q.ask_qty.0 < 0 {
                 Err("quote with a non-positive price or a negative size".into())
+            } else if [q.bid_px.0, q.ask_px.0, q.bid_qty.0, q.ask_qty.0].iter().any(|&v| v > MAX_FIXED) {
+                Err(too_large())
             } else if q.bid_px >= q.ask_px {
                 Err(format!("crossed quote: bid {} >= ask {}", q.bid_px.0, q.ask_px.0))
             } else {
@@ -204,6 +206,8 @@ fn check_record(raw: &RawRecord, instruments: usize, last_ts: u64) -> Result<(),
                 Err(format!("trade with aggressor byte {}", h.side))
             } else if t.px.0 <= 0 || t.qty.0 <= 0 {
                 Err("trade with a non-positive price or size".into())
+            } else if t.px.0 > MAX_FIXED || t.qty.0 > MAX_FIXED {
+                Err(too_large())
             } else {
                 Ok(())
             }
@@ -213,6 +217,8 @@ fn check_record(raw: &RawRecord, instruments: usize, last_ts: u64) -> Result<(),
                 Err(format!("level update with side byte {}", h.side))
             } else if l.px.0 <= 0 || l.qty.0 < 0 {
                 Err("level update with a non-positive price or a negative size".into())
+            } else if l.px.0 > MAX_FIXED || l.qty.0 > MAX_FIXED {
+                Err(too_large())
             } else {
                 Ok(())
             }
@@ -226,6 +232,15 @@ fn starts_with_magic(file: &File) -> bool {
     let mut buf = [0u8; 8];
     let mut f = file;
     f.read_exact(&mut buf).is_ok() && buf == header::MAGIC
+}
+
+/// Largest price or size a record may carry: 2^61 steps (2.3e18). Sums of two prices and small
+/// multiples (mids, half ticks) must not overflow an i64 anywhere downstream; a real instrument is
+/// far below it (a $1M price at 8 decimals is 1e14 steps).
+pub const MAX_FIXED: i64 = 1 << 61;
+
+fn too_large() -> String {
+    format!("a price or size beyond {MAX_FIXED} steps (2^61): not a real market, and sums of two would overflow")
 }
 
 fn corrupt(path: &Path, what: impl Into<String>) -> TapeError {

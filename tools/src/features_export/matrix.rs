@@ -24,15 +24,16 @@ pub struct Row {
 }
 
 /// Feeds every record of `tape` through a fresh `FeatureStage` and hands each resulting row to `f`,
-/// in tape order. Returns the number of events read: the whole tape, unless `control`'s stop flag
-/// was set. `progress` gets the count every [`PROGRESS_EVERY`] events and at the end.
+/// in tape order. Returns the number of events read (the whole tape, unless `control`'s stop flag
+/// was set) and the stage's dropped volume-profile trades. `progress` gets the count every
+/// [`PROGRESS_EVERY`] events and at the end.
 pub fn for_each_row<E>(
     tape: Arc<Tape>,
     settings: &FeatureSettings,
     control: &Arc<RunControl>,
     progress: &mut dyn FnMut(u64),
     mut f: impl FnMut(&Row) -> Result<(), E>,
-) -> Result<u64, E> {
+) -> Result<Replayed, E> {
     let mut stage = FeatureStage::new(tape.instruments(), settings);
     let mut source = TapeSource::new(tape, Speed::Max, control.stop_flag());
     let mut events = 0u64;
@@ -51,5 +52,13 @@ pub fn for_each_row<E>(
         }
     }
     progress(events);
-    Ok(events)
+    Ok(Replayed { events, profile_trades_dropped: stage.profile_trades_dropped() })
+}
+
+/// What a replay through the features stage read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Replayed {
+    pub events: u64,
+    /// See `FeatureStage::profile_trades_dropped`.
+    pub profile_trades_dropped: u64,
 }

@@ -94,6 +94,10 @@ pub struct ExportSummary {
     pub rows: u64,
     pub columns: usize,
     pub bytes: u64,
+    /// Trades outside the volume-profile window (see `FeatureStage::profile_trades_dropped`).
+    pub profile_trades_dropped: u64,
+    /// The window's width, to say what to raise.
+    pub profile_ticks: usize,
 }
 
 /// Either sink, chosen at run time.
@@ -140,7 +144,7 @@ pub fn export(
     let total = req.tape.len() as u64;
     let instruments = req.tape.instruments().len();
     let mut rows = 0u64;
-    let events = match req.every_ns {
+    let replayed = match req.every_ns {
         None => matrix::for_each_row(req.tape, req.settings, control, progress, |row| {
             rows += 1;
             sink.push(row)
@@ -151,12 +155,13 @@ pub fn export(
                 rows += 1;
                 sink.push(row)
             };
-            let events =
+            let replayed =
                 matrix::for_each_row(req.tape, req.settings, control, progress, |row| sampler.push(row, &mut emit))?;
             sampler.finish(&mut emit)?;
-            events
+            replayed
         }
     };
+    let events = replayed.events;
     if control.stop_requested() && events < total {
         return Err(ExportError::Interrupted { events, of: total });
     }
@@ -169,5 +174,7 @@ pub fn export(
         rows,
         columns: columns::column_count(),
         bytes,
+        profile_trades_dropped: replayed.profile_trades_dropped,
+        profile_ticks: req.settings.profile_ticks,
     })
 }

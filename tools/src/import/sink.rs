@@ -3,6 +3,7 @@
 
 use super::error::{ImportError, Issue};
 use kestrel_engine::book::L2Book;
+use kestrel_engine::tape::MAX_FIXED;
 use kestrel_engine::tape::{BookClear, LevelUpdate, Quote, TapeWriter, Trade, WrittenTape, flags};
 use kestrel_engine::types::{BookSide, InstrumentId, InstrumentSpec, MAX_SCALE, Price, Qty, UnixNanos, parse_fixed};
 
@@ -55,6 +56,9 @@ pub fn parse_px(spec: &InstrumentSpec, field: &'static str, text: &str) -> Resul
     if v <= 0 {
         return Err(invalid(field, text, "prices must be positive".into()));
     }
+    if v > MAX_FIXED {
+        return Err(invalid(field, text, too_large(spec.price_scale)));
+    }
     Ok(Price(v))
 }
 
@@ -65,7 +69,14 @@ pub fn parse_qty(spec: &InstrumentSpec, field: &'static str, text: &str, allow_z
         let why = if allow_zero { "sizes cannot be negative" } else { "sizes must be positive" };
         return Err(invalid(field, text, why.into()));
     }
+    if v > MAX_FIXED {
+        return Err(invalid(field, text, too_large(spec.qty_scale)));
+    }
     Ok(Qty(v))
+}
+
+fn too_large(scale: u8) -> String {
+    format!("beyond 2^61 steps at {scale} decimals: not a real market (Kestrel's fixed-point limit)")
 }
 
 pub fn invalid(field: &'static str, value: &str, why: String) -> Issue {

@@ -27,6 +27,9 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 /// Number of hidden states.
+/// Longest bar a model may be fitted on: a week, as the config allows.
+pub const MAX_BAR_SECONDS: u64 = 7 * 86_400;
+
 pub const N_STATES: usize = 3;
 
 /// The states, in the order of every per-state array (and of the `regime_p_*` features).
@@ -175,8 +178,8 @@ impl HmmParams {
         names("observations", field("observations")?, &OBSERVATION_NAMES)?;
         names("states", field("states")?, &STATE_NAMES)?;
         let bar_seconds = match field("bar_seconds")?.as_u64() {
-            Some(s) if s > 0 => s,
-            _ => return Err("bar_seconds: expected a positive integer".into()),
+            Some(s) if (1..=MAX_BAR_SECONDS).contains(&s) => s,
+            _ => return Err(format!("bar_seconds: expected an integer from 1 to {MAX_BAR_SECONDS} (a week)")),
         };
 
         let start: [f64; N_STATES] = vector("start", field("start")?)?;
@@ -534,7 +537,8 @@ mod tests {
             (Box::new(|v| v["observation_version"] = json!(99)), "observation_version: is 99"),
             (Box::new(|v| v["states"] = json!(["range", "trend", "chop"])), "states: is [\"range\""),
             (Box::new(|v| v["observations"] = json!(["a"])), "observations: is [\"a\"]"),
-            (Box::new(|v| v["bar_seconds"] = json!(0)), "bar_seconds: expected a positive integer"),
+            (Box::new(|v| v["bar_seconds"] = json!(0)), "bar_seconds: expected an integer from 1 to 604800"),
+            (Box::new(|v| v["bar_seconds"] = json!(u64::MAX)), "bar_seconds: expected an integer from 1 to 604800"),
             (Box::new(|v| v["format"] = json!("onnx")), "format: is \"onnx\""),
             (Box::new(|v| v["extra"] = json!(1)), "extra: unknown field"),
         ];

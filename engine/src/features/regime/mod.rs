@@ -16,7 +16,7 @@
 //! transition steps and a long silence restarts it (see [`hmm`]). A model is fitted for one bar
 //! length (`HmmParams::bar_seconds`, 60 s for the bundled one): its transition matrix is per bar
 //! and its emissions describe bars of that length, so run it with the same `features.bar_seconds`
-//! (the config does not check this yet).
+//! (the config refuses a model fitted on other bars).
 
 pub mod hmm;
 pub mod observe;
@@ -62,6 +62,10 @@ impl RegimeFeatures {
     /// Takes in a closed bar: the observation, gap steps, the filter update and the rule's bar inputs.
     #[inline]
     fn on_bar(&mut self, bar: &Bar) {
+        // A bar without a mid (trades before any two-sided book) says nothing about the regime.
+        if !bar.close.is_finite() {
+            return;
+        }
         let obs = self.observer.observe(bar);
         if let Some(previous) = self.last_bar {
             let gap = bars_between(previous, bar.start, self.bar_ns);
