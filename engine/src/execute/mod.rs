@@ -8,6 +8,7 @@
 //! - [`position`]: fixed-point positions with realized PnL.
 
 pub mod position;
+pub mod sim;
 pub mod venue;
 
 pub use position::{FillEffect, Position};
