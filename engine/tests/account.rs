@@ -11,40 +11,9 @@ use kestrel_engine::journal::Side;
 use kestrel_engine::orders::{Liquidity, OrderKind, OrderRequest, Purpose, StrategyId, TimeInForce};
 use kestrel_engine::types::{InstrumentId, Price, Qty, UnixNanos};
 use proptest::prelude::*;
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 
-thread_local! {
-    // Const-initialised and without a destructor: reading it never allocates, so the allocator may.
-    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
-}
-
-/// The system allocator, counting each thread's allocations (other test threads cannot disturb it).
-struct Counting;
-
-// SAFETY: every call is forwarded unchanged to `System`, which upholds the `GlobalAlloc` contract;
-// the counting touches only a const thread-local `Cell`.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
-        // SAFETY: the caller's contract for `alloc` is passed on as is.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` was allocated by `System` with `layout` (every allocation goes through it).
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
-        // SAFETY: the caller's contract for `realloc` is passed on as is.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
 
 const S0: StrategyId = StrategyId(0);
 const S1: StrategyId = StrategyId(1);
@@ -714,7 +683,7 @@ fn the_account_does_not_allocate_per_event() {
         }
     }
     let market: Vec<Option<Touch>> = (0..4).map(|_| touch(1_000, 1_001)[0]).collect();
-    let before = ALLOCATIONS.with(Cell::get);
+    let before = counting_alloc::allocations();
     let mut signals = 0;
     for n in 0..5_000u64 {
         let (s, i) = (StrategyId((n % 4) as u16), InstrumentId(((n / 4) % 4) as u16));
@@ -728,7 +697,7 @@ fn the_account_does_not_allocate_per_event() {
             a.brackets_mut().exit_done(sig.strategy, sig.instrument);
         }
     }
-    let allocations = ALLOCATIONS.with(Cell::get) - before;
+    let allocations = counting_alloc::allocations() - before;
     assert_eq!(allocations, 0, "{allocations} allocations over 5000 orders");
     assert!(signals > 0);
 }

@@ -13,40 +13,9 @@ use kestrel_engine::risk::{
     TradingState,
 };
 use kestrel_engine::types::{InstrumentId, Price, Qty, UnixNanos};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 
-thread_local! {
-    // Const-initialised and without a destructor: reading it never allocates, so the allocator may.
-    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
-}
-
-/// The system allocator, counting the allocations each thread makes.
-struct Counting;
-
-// SAFETY: every call is forwarded unchanged to `System`, which upholds the `GlobalAlloc` contract;
-// the counting touches only a const thread-local `Cell`.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
-        // SAFETY: the caller's contract for `alloc` is passed on as is.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` was allocated by `System` with `layout` (every allocation goes through it).
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
-        // SAFETY: the caller's contract for `realloc` is passed on as is.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
 
 /// 2024-08-08 00:00:00 UTC.
 const MIDNIGHT: u64 = 1_723_075_200_000_000_000;
@@ -474,7 +443,7 @@ fn check_does_not_allocate() {
         RiskLimits { max_order_qty: Qty(100), ..limits() },
         GlobalLimits { max_orders_per_second: 50, daily_loss_limit: 50_000, ..global() },
     );
-    let before = ALLOCATIONS.with(Cell::get);
+    let before = counting_alloc::allocations();
     let mut approved = 0u64;
     for i in 0..10_000u64 {
         let c = RiskContext { now: UnixNanos(NOON + i * 1_000_000), pnl_today: -((i % 7) as i128) * 10_000, ..ctx() };
@@ -490,7 +459,7 @@ fn check_does_not_allocate() {
             g.set_state(TradingState::Reducing);
         }
     }
-    let allocations = ALLOCATIONS.with(Cell::get) - before;
+    let allocations = counting_alloc::allocations() - before;
     assert_eq!(allocations, 0, "{allocations} allocations in 10,000 checks");
     assert!(approved > 0);
 }

@@ -1,5 +1,7 @@
 //! Scenario tests of the simulated exchange: tape events and requests in, exchange events out.
 
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
 use kestrel_engine::event::MarketEvent;
 use kestrel_engine::execute::sim::{
     ExchEvent, ExchKind, FeeSchedule, FeedLatency, LatencyModel, QueueModel, RequestKind, SimConfig, SimExchange,
@@ -656,42 +658,7 @@ mod no_alloc {
     //! The exchange runs on the hot path in paper mode: after construction, no event, order,
     //! cancel or modify may allocate (DESIGN.md §2.1). A counting allocator watches this thread.
     use super::*;
-    use std::alloc::{GlobalAlloc, Layout, System};
-    use std::cell::Cell;
-
-    thread_local! {
-        static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
-    }
-
-    struct Counting;
-
-    // SAFETY: every call is forwarded unchanged to `System`; the counting touches only a const
-    // thread-local `Cell`.
-    unsafe impl GlobalAlloc for Counting {
-        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-            let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
-            // SAFETY: the caller's contract for `alloc` is passed on as is.
-            unsafe { System.alloc(layout) }
-        }
-
-        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-            // SAFETY: `ptr` was allocated by `System` with `layout`.
-            unsafe { System.dealloc(ptr, layout) }
-        }
-
-        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-            let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
-            // SAFETY: the caller's contract for `realloc` is passed on as is.
-            unsafe { System.realloc(ptr, layout, new_size) }
-        }
-    }
-
-    #[global_allocator]
-    static GLOBAL: Counting = Counting;
-
-    fn allocations() -> u64 {
-        ALLOCATIONS.with(Cell::get)
-    }
+    use crate::counting_alloc::allocations;
 
     #[test]
     fn events_orders_cancels_and_modifies_do_not_allocate_after_construction() {
