@@ -14,7 +14,6 @@ use proptest::prelude::*;
 use serde_json::Value;
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::Command;
 
 // ---------------------------------------------------------------------------------------------
 // Inputs
@@ -127,51 +126,10 @@ fn gzip(data: &[u8]) -> Vec<u8> {
 // ---------------------------------------------------------------------------------------------
 // Running the binary
 
-/// What one run of `kestrel` did.
-#[derive(Debug)]
-struct Run {
-    /// The arguments, for messages.
-    args: String,
-    stdout: String,
-    stderr: String,
-    code: i32,
-}
-
-impl Run {
-    #[track_caller]
-    fn code(&self, expected: i32) -> &Run {
-        assert_eq!(
-            self.code,
-            expected,
-            "`kestrel {}` exited {} instead of {expected}\n{}",
-            self.args,
-            self.code,
-            self.show()
-        );
-        self
-    }
-
-    #[track_caller]
-    fn err_has(&self, needle: &str) -> &Run {
-        assert!(self.stderr.contains(needle), "`kestrel {}`: stderr lacks {needle:?}\n{}", self.args, self.show());
-        self
-    }
-
-    #[track_caller]
-    fn out_has(&self, needle: &str) -> &Run {
-        assert!(self.stdout.contains(needle), "`kestrel {}`: stdout lacks {needle:?}\n{}", self.args, self.show());
-        self
-    }
-
-    fn show(&self) -> String {
-        format!("--- stdout\n{}--- stderr\n{}---", self.stdout, self.stderr)
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("`kestrel {}`: stdout is not JSON ({e})\n{}", self.args, self.show()))
-    }
-}
+#[path = "support/cli.rs"]
+#[allow(dead_code)]
+mod cli;
+use cli::Run;
 
 /// A temporary directory to run `kestrel` in; paths in arguments and messages are relative to it.
 #[derive(Debug)]
@@ -200,18 +158,7 @@ impl Sandbox {
     /// internal error (exit 1) or die of a signal.
     #[track_caller]
     fn kestrel(&self, args: &[&str]) -> Run {
-        let out = Command::new(env!("CARGO_BIN_EXE_kestrel")).args(args).current_dir(self.dir.path()).output().unwrap();
-        let run = Run {
-            args: args.join(" "),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            code: out.status.code().unwrap_or(-1),
-        };
-        if out.status.code().is_none() {
-            panic!("`kestrel {}` was killed by a signal: {}\n{}", run.args, out.status, run.show());
-        }
-        assert!(!run.stderr.contains("panicked"), "`kestrel {}` panicked\n{}", run.args, run.show());
-        assert_ne!(run.code, 101, "`kestrel {}` exited 101 (a panic)\n{}", run.args, run.show());
+        let run = cli::kestrel_in(Some(self.dir.path()), args);
         assert_ne!(run.code, 1, "`kestrel {}` reported an internal error\n{}", run.args, run.show());
         run
     }

@@ -28,51 +28,14 @@ const ROW_GROUP_ROWS: usize = 65_536;
 // ---------------------------------------------------------------------------------------------
 // Running the binary
 
-#[derive(Debug)]
-struct Run {
-    args: String,
-    stdout: String,
-    stderr: String,
-    code: i32,
-}
-
-impl Run {
-    #[track_caller]
-    fn code(&self, expected: i32) -> &Run {
-        assert_eq!(
-            self.code,
-            expected,
-            "`kestrel {}` exited {} instead of {expected}\n{}",
-            self.args,
-            self.code,
-            self.show()
-        );
-        self
-    }
-
-    #[track_caller]
-    fn err_has(&self, needle: &str) -> &Run {
-        assert!(self.stderr.contains(needle), "`kestrel {}`: stderr lacks {needle:?}\n{}", self.args, self.show());
-        self
-    }
-
-    fn show(&self) -> String {
-        format!("--- stdout\n{}--- stderr\n{}---", self.stdout, self.stderr)
-    }
-}
+#[path = "support/cli.rs"]
+#[allow(dead_code)]
+mod cli;
+use cli::Run;
 
 #[track_caller]
 fn kestrel(args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_kestrel")).args(args).output().expect("run kestrel");
-    let run = Run {
-        args: args.join(" "),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        code: out.status.code().unwrap_or(-1),
-    };
-    assert!(!run.stderr.contains("panicked"), "`kestrel {}` panicked\n{}", run.args, run.show());
-    assert!(out.status.code().is_some(), "`kestrel {}` died of a signal\n{}", run.args, run.show());
-    run
+    cli::kestrel_in(None, args)
 }
 
 fn s(p: &Path) -> &str {

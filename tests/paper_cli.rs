@@ -22,39 +22,10 @@ const RUN_FILES: [&str; 5] = ["journal.kj", "latency.hlog", "latency.json", "sum
 // ---------------------------------------------------------------------------------------------
 // Running the binary
 
-/// What one run of `kestrel` did.
-#[derive(Debug)]
-struct Run {
-    args: String,
-    stdout: String,
-    stderr: String,
-    code: i32,
-}
-
-impl Run {
-    #[track_caller]
-    fn code(&self, expected: i32) -> &Run {
-        assert_eq!(
-            self.code,
-            expected,
-            "`kestrel {}` exited {} instead of {expected}\n{}",
-            self.args,
-            self.code,
-            self.show()
-        );
-        self
-    }
-
-    #[track_caller]
-    fn err_has(&self, needle: &str) -> &Run {
-        assert!(self.stderr.contains(needle), "`kestrel {}`: stderr lacks {needle:?}\n{}", self.args, self.show());
-        self
-    }
-
-    fn show(&self) -> String {
-        format!("--- stdout\n{}--- stderr\n{}---", self.stdout, self.stderr)
-    }
-}
+#[path = "support/cli.rs"]
+#[allow(dead_code)]
+mod cli;
+use cli::Run;
 
 /// A temporary directory holding the tapes, configs and run directories of one test.
 #[derive(Debug)]
@@ -79,23 +50,7 @@ impl Sandbox {
     /// Runs `kestrel ARGS` in the sandbox. Whatever the input, it must not panic or die of a signal.
     #[track_caller]
     fn kestrel(&self, args: &[&str]) -> Run {
-        let out = Command::new(env!("CARGO_BIN_EXE_kestrel")).args(args).current_dir(self.dir.path()).output().unwrap();
-        let run = Run {
-            args: args.join(" "),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            code: out.status.code().unwrap_or(-1),
-        };
-        assert!(
-            out.status.code().is_some(),
-            "`kestrel {}` was killed by a signal: {}\n{}",
-            run.args,
-            out.status,
-            run.show()
-        );
-        assert!(!run.stderr.contains("panicked"), "`kestrel {}` panicked\n{}", run.args, run.show());
-        assert_ne!(run.code, 101, "`kestrel {}` exited 101 (a panic)\n{}", run.args, run.show());
-        run
+        cli::kestrel_in(Some(self.dir.path()), args)
     }
 
     /// Writes config `name`: an `[engine]` section with `pin_threads = false` and the `engine` lines,
