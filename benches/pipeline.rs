@@ -29,10 +29,9 @@ mod criterion_dir;
 use criterion::{BenchmarkGroup, Criterion, SamplingMode, Throughput, measurement::WallTime};
 use criterion_dir::criterion_dir;
 use kestrel_engine::clock::Stopwatch;
-use kestrel_engine::config::{RawConfig, RunSettings, resolve_strategy};
-use kestrel_engine::decide::RuleParams;
+use kestrel_engine::config::{RawConfig, RunSettings, Trading, resolve_trading};
 use kestrel_engine::event::MarketEvent;
-use kestrel_engine::execute::TouchVenue;
+use kestrel_engine::execute::SimVenue;
 use kestrel_engine::ingest::TapeSource;
 use kestrel_engine::journal::{JournalMeta, JournalWriter};
 use kestrel_engine::paper::build_pipeline;
@@ -84,7 +83,7 @@ struct Env {
     /// The default config's settings (replay at full speed, book depth, paper latencies, journal and
     /// ring sizes) and strategy, as `kestrel paper` resolves them.
     settings: RunSettings,
-    params: RuleParams,
+    trading: Trading,
     /// A realistic message for the ping-pong: the tape's first record as ingest hands it on.
     message: MarketEvent,
     /// Cores this process may use, read before anything could pin a thread.
@@ -106,8 +105,7 @@ impl Env {
         let tape = Tape::open(&path).expect("open the synthetic tape");
         let config = RawConfig::default();
         let settings = RunSettings::from_raw(&config, "bench").expect("the default config resolves");
-        let params =
-            resolve_strategy(&config.strategy, tape.instruments(), "bench").expect("the default strategy resolves");
+        let trading = resolve_trading(&config, tape.instruments(), "bench").expect("the default config resolves");
         let records = tape.len() as u64;
         assert!(records > 0, "the synthetic tape has records");
         let first = tape.records()[0];
@@ -123,7 +121,7 @@ impl Env {
             records,
             tape_minutes: duration_ns as f64 / 60e9,
             settings,
-            params,
+            trading,
             message,
             cores,
             journals: AtomicU64::new(0),
@@ -138,11 +136,12 @@ impl Env {
     }
 
     /// The paper pipeline, built as `paper::prepare` builds it, writing a fresh journal at `journal`.
-    fn pipeline(&self, control: &Arc<RunControl>, journal: &Path) -> Pipeline<TapeSource, TouchVenue> {
+    fn pipeline(&self, control: &Arc<RunControl>, journal: &Path) -> Pipeline<TapeSource, SimVenue> {
         let meta = JournalMeta { tape_data_crc32: 0, config_hash: 0 };
         let journal = JournalWriter::create(journal, self.tape.instruments(), meta, self.settings.journal_capacity)
             .expect("create the journal");
-        build_pipeline(self.tape.clone(), &self.settings, self.params.clone(), journal, control.stop_flag())
+        build_pipeline(self.tape.clone(), &self.settings, self.trading.clone(), journal, control.stop_flag())
+            .expect("the default risk limits are valid")
     }
 
     fn elapsed(&self, start: u64, end: u64) -> Duration {

@@ -3,11 +3,12 @@
 //! journal, and the exit codes (2 an output that exists, 4 nothing to read, 5 a corrupt journal).
 
 use kestrel_engine::journal::{EntryKind, FILE_NAME, JournalMeta, JournalRecord, JournalWriter, Side, header};
+use kestrel_engine::orders::{Liquidity, OrderKind, Purpose, TimeInForce};
 use kestrel_engine::types::{InstrumentId, InstrumentSpec, Price, Qty, UnixNanos};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const CSV_HEADER: &str = "record,event_seq,ts_ns,kind,symbol,side,reason,order_id,px,qty,signal,realized_pnl";
+const CSV_HEADER: &str = "record,event_seq,ts_ns,kind,symbol,side,reason,order_id,px,qty,purpose,order_type,tif,liquidity,signal,fee,realized_pnl,position";
 
 struct Run {
     code: i32,
@@ -39,8 +40,8 @@ fn eth() -> InstrumentSpec {
     }
 }
 
-/// A decision, its order and its fill.
-fn records() -> [JournalRecord; 3] {
+/// A decision, its order, its fill, and a maker fill that closes part of the position.
+fn records() -> [JournalRecord; 4] {
     let base = JournalRecord {
         side: Side::Buy as u8,
         event_seq: 4,
@@ -50,10 +51,35 @@ fn records() -> [JournalRecord; 3] {
         instrument: InstrumentId(0),
         ..JournalRecord::default()
     };
+    let entry = Purpose::Entry.as_u8();
     [
-        JournalRecord { kind: EntryKind::Decision as u8, value: 734_000, ..base },
-        JournalRecord { kind: EntryKind::Order as u8, order_id: 1, ..base },
-        JournalRecord { kind: EntryKind::Fill as u8, order_id: 1, value: -25_000, ..base },
+        JournalRecord { kind: EntryKind::Decision as u8, value: 734_000, aux: entry, ..base },
+        JournalRecord {
+            kind: EntryKind::Order as u8,
+            order_id: 1,
+            px: Price(0),
+            aux: entry,
+            order_type: OrderKind::Market.as_u8(),
+            tif: TimeInForce::Ioc.as_u8(),
+            ..base
+        },
+        JournalRecord {
+            kind: EntryKind::Fill as u8,
+            order_id: 1,
+            value: 67_098,
+            aux: Liquidity::Taker.as_u8(),
+            ..base
+        },
+        JournalRecord {
+            kind: EntryKind::Fill as u8,
+            side: Side::Sell as u8,
+            order_id: 2,
+            px: Price(268_400),
+            qty: Qty(200),
+            value: -100,
+            aux: Liquidity::Maker.as_u8(),
+            ..base
+        },
     ]
 }
 
@@ -75,11 +101,14 @@ fn arg(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
-const EXPECTED: [&str; 4] = [
+/// Fees and realized PnL in quote units at price + quantity decimals (5): the sell of 0.200 at
+/// 2684.00 against an entry at 2683.90 locks in 0.02000; the rebate is negative.
+const EXPECTED: [&str; 5] = [
     CSV_HEADER,
-    "0,4,1723161254300000000,decision,ETHUSDT,buy,,0,2683.90,0.500,0.734000,",
-    "1,4,1723161254300000000,order,ETHUSDT,buy,,1,2683.90,0.500,,",
-    "2,4,1723161254300000000,fill,ETHUSDT,buy,,1,2683.90,0.500,,-0.25000",
+    "0,4,1723161254300000000,decision,ETHUSDT,buy,,0,2683.90,0.500,entry,,,,0.734000,,,",
+    "1,4,1723161254300000000,order,ETHUSDT,buy,,1,0.00,0.500,entry,market,ioc,,,,,",
+    "2,4,1723161254300000000,fill,ETHUSDT,buy,,1,2683.90,0.500,,,,taker,,0.67098,0.00000,0.500",
+    "3,4,1723161254300000000,fill,ETHUSDT,sell,,2,2684.00,0.200,,,,maker,,-0.00100,0.02000,0.300",
 ];
 
 #[test]
@@ -91,7 +120,7 @@ fn exports_a_run_directory_to_journal_csv() {
     let out = dir.path().join("journal.csv");
     let csv = std::fs::read_to_string(&out).unwrap();
     assert_eq!(csv.lines().collect::<Vec<_>>(), EXPECTED);
-    assert!(r.stderr.contains("wrote 3 records to") && r.stderr.contains("journal.csv"), "{}", r.stderr);
+    assert!(r.stderr.contains("wrote 4 records to") && r.stderr.contains("journal.csv"), "{}", r.stderr);
     assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
     assert!(r.stdout.is_empty());
     assert_eq!(std::fs::read(&journal).unwrap(), before);
@@ -138,7 +167,7 @@ fn a_crashed_runs_journal_exports_its_records_with_a_warning_and_is_not_modified
     let before = std::fs::read(&journal).unwrap();
     let r = kestrel(&["journal", "export", arg(dir.path()), "--format", "csv"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stderr.contains("warning:") && r.stderr.contains("3 valid records"), "{}", r.stderr);
+    assert!(r.stderr.contains("warning:") && r.stderr.contains("4 valid records"), "{}", r.stderr);
     let csv = std::fs::read_to_string(dir.path().join("journal.csv")).unwrap();
     assert_eq!(csv.lines().collect::<Vec<_>>(), EXPECTED);
     assert_eq!(std::fs::read(&journal).unwrap(), before, "export modified the journal");

@@ -62,6 +62,13 @@ fn fused_and_threaded_journals_are_byte_identical() {
             wait: WaitStrategy::SpinYield { spin_ns: 0 },
         },
         Case {
+            name: "constant feed latency: decide runs ahead by the response latency",
+            order_latency_us: 300,
+            response_latency_us: 2_000,
+            ring_capacity: 64,
+            wait: WaitStrategy::SpinYield { spin_ns: 2000 },
+        },
+        Case {
             name: "parking waits",
             order_latency_us: 50,
             response_latency_us: 300,
@@ -71,10 +78,20 @@ fn fused_and_threaded_journals_are_byte_identical() {
     ];
     for (i, c) in cases.iter().enumerate() {
         let mut cfg = RawConfig::default();
-        cfg.paper.order_latency_us = c.order_latency_us;
-        cfg.paper.response_latency_us = c.response_latency_us;
+        cfg.exchange.entry_latency_us = c.order_latency_us;
+        cfg.exchange.response_latency_us = c.response_latency_us;
         cfg.engine.ring_capacity = c.ring_capacity;
         cfg.strategy.cooldown_ms = 20; // many orders, so reports race events often
+        if c.name.starts_with("constant feed") {
+            // With the feed latency bounded, reports cannot come sooner than 2 ms after the event
+            // that caused them: the threaded runner lets decide run that far ahead of execute.
+            cfg.exchange.feed_latency = "constant".into();
+        }
+        if i % 2 == 1 {
+            // Resting limit orders, cancels and maker fills race events too.
+            cfg.strategy.entry = "join".into();
+            cfg.strategy.join_ttl_ms = 500;
+        }
         let (orders, fused) = run(&tape, &cfg, Topology::Fused, c.wait, &dir.path().join(format!("f{i}.kj")));
         let (_, threaded) = run(&tape, &cfg, Topology::Threaded, c.wait, &dir.path().join(format!("t{i}.kj")));
         assert!(orders > 100, "{}: the case must trade to prove anything ({orders} orders)", c.name);
@@ -92,7 +109,7 @@ fn latency_changes_the_journal() {
     let mut cfg = RawConfig::default();
     cfg.strategy.cooldown_ms = 20;
     let (_, a) = run(&tape, &cfg, Topology::Fused, wait, &dir.path().join("a.kj"));
-    cfg.paper.order_latency_us = 50_000; // orders meet a later market: other fill prices
+    cfg.exchange.entry_latency_us = 50_000; // orders meet a later market: other fill prices
     let (_, b) = run(&tape, &cfg, Topology::Fused, wait, &dir.path().join("b.kj"));
     assert_ne!(a, b);
 }

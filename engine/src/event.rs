@@ -6,8 +6,11 @@
 //! allocates. Every message carries the event's `stamp` (TSC ticks when ingest took it) for latency
 //! histograms; stamps never reach the journal, which must be identical across topologies.
 
+use crate::account::FillReport;
 use crate::features::FeatureVector;
 use crate::journal::{BlockReason, RejectReason, Side};
+use crate::orders::Purpose;
+use crate::risk::RiskApproved;
 use crate::tape::RawRecord;
 use crate::types::{InstrumentId, Price, Qty, UnixNanos};
 
@@ -45,7 +48,8 @@ pub struct Featured {
     pub features: Features,
 }
 
-/// A trade the strategy wants, and what the pre-trade checks said about it.
+/// A trade the strategy wants (an entry from its signal, or an exit from a bracket), and what the
+/// checks said about it. Journaled as a Decision or a Blocked record.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Candidate {
     pub instrument: InstrumentId,
@@ -53,42 +57,72 @@ pub struct Candidate {
     pub qty: Qty,
     /// The touch the decision saw on the side it would take (the ask for a buy).
     pub px_seen: Price,
-    /// The strategy's signal in millionths (journaled as-is).
+    /// The strategy's signal in millionths (journaled as-is; 0 for a bracket exit).
     pub signal_micros: i64,
+    pub purpose: Purpose,
     pub verdict: Verdict,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Verdict {
-    /// Passed the checks: becomes a market order with this id.
+    /// Passed the strategy's checks and the risk gate: the approved order with this id is in the
+    /// same [`Intent`].
     Approved {
         order_id: u64,
     },
     Blocked(BlockReason),
 }
 
-/// What decide hands to execute for every event: the event itself (the venue needs the market too)
-/// and at most one candidate.
-#[derive(Clone, Copy, Debug)]
-pub struct Intent {
-    pub event: MarketEvent,
-    pub candidate: Option<Candidate>,
+/// A cancel the strategy asks for (cancels never pass the risk gate: they only reduce exposure).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CancelRequest {
+    pub order_id: u64,
+    pub instrument: InstrumentId,
+    pub side: Side,
 }
 
-/// The venue's answer to one order, travelling back to decide.
+/// What decide hands to execute for every event: the event itself (the venue needs the market too),
+/// the candidates it judged (an entry and a bracket exit, each at most once per event), the orders
+/// the risk gate approved, and at most one cancel.
+///
+/// Not `Clone`: a [`RiskApproved`] sends one order, and execute consumes the intent.
+#[derive(Debug)]
+pub struct Intent {
+    pub event: MarketEvent,
+    /// `[entry, exit]`.
+    pub candidates: [Option<Candidate>; 2],
+    /// The approved orders of `candidates`, in the same slots.
+    pub orders: [Option<RiskApproved>; 2],
+    pub cancel: Option<CancelRequest>,
+}
+
+impl Intent {
+    /// An event on which the strategy does nothing.
+    pub fn pass(event: MarketEvent) -> Intent {
+        Intent { event, candidates: [None, None], orders: [None, None], cancel: None }
+    }
+}
+
+/// One of the venue's answers about an order, travelling back to decide.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Report {
     pub order_id: u64,
     pub instrument: InstrumentId,
     pub side: Side,
-    pub outcome: Outcome,
+    pub kind: ReportKind,
     /// Tape time at which the strategy learns of it (venue time + response latency). Decide applies a
     /// report before the first event at or after this time, in every topology.
     pub ts_arrive: UnixNanos,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    Filled { px: Price, qty: Qty },
+pub enum ReportKind {
+    Ack,
+    Filled(FillReport),
+    Canceled,
+    /// The unfilled rest of an IOC or market order ended.
+    Expired,
     Rejected(RejectReason),
+    /// A cancel was refused (the order had already ended, or was unknown).
+    CancelRejected(RejectReason),
 }

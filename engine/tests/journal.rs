@@ -10,6 +10,7 @@ use kestrel_engine::journal::{
     BlockReason, EntryKind, JOURNAL_RECORD_SIZE, Journal, JournalError, JournalMeta, JournalRecord, JournalWriter,
     RejectReason, Side, TornTail, write_csv,
 };
+use kestrel_engine::orders::{OrderKind, Purpose, TimeInForce};
 use kestrel_engine::types::{InstrumentId, InstrumentSpec, Price, Qty, UnixNanos};
 use proptest::prelude::*;
 use std::path::{Path, PathBuf};
@@ -302,12 +303,12 @@ fn a_whole_record_with_an_unknown_kind_is_corruption_even_at_the_end() {
     let dir = Dir::new();
     let mut w = dir.writer(5, 100);
     // Sealed, so it was written whole: a newer or buggy build, not a torn write. Never truncated.
-    w.append(JournalRecord { kind: 9, ..record(5) }).unwrap();
+    w.append(JournalRecord { kind: 42, ..record(5) }).unwrap();
     drop(w);
     let before = std::fs::read(dir.path()).unwrap();
     let err = Journal::open(dir.path()).unwrap_err();
     assert!(matches!(err, JournalError::Corrupt { record: 5, .. }), "{err}");
-    assert!(err.to_string().contains("unknown kind 9"), "{err}");
+    assert!(err.to_string().contains("unknown kind 42"), "{err}");
     assert_eq!(std::fs::read(dir.path()).unwrap(), before);
 }
 
@@ -316,7 +317,7 @@ fn a_record_naming_a_missing_instrument_or_a_bad_reason_is_corruption() {
     for (bad, what) in [
         (JournalRecord { instrument: InstrumentId(7), ..record(2) }, "instrument 7"),
         (JournalRecord { side: 3, ..record(2) }, "side byte 3"),
-        (JournalRecord { reason: 9, ..record(1) }, "reason byte 9"),
+        (JournalRecord { reason: 99, ..record(1) }, "reason byte 99"),
         (JournalRecord { reason: 1, ..record(0) }, "reason byte 1 on a decision"),
     ] {
         let dir = Dir::new();
@@ -450,6 +451,7 @@ fn csv_export_is_exact_with_empty_cells_where_nothing_applies() {
             px: Price(268_390),
             qty: Qty(500),
             value: 734_000,
+            aux: Purpose::Entry.as_u8(),
             ..base
         },
         JournalRecord {
@@ -467,6 +469,9 @@ fn csv_export_is_exact_with_empty_cells_where_nothing_applies() {
             order_id: 1,
             px: Price(268_390),
             qty: Qty(500),
+            aux: Purpose::StopLoss.as_u8(),
+            order_type: OrderKind::Limit { px: Price(268_390) }.as_u8(),
+            tif: TimeInForce::PostOnly.as_u8(),
             ..base
         },
         JournalRecord {
@@ -510,20 +515,21 @@ fn csv_export_is_exact_with_empty_cells_where_nothing_applies() {
     let rows = write_csv(&Journal::open(dir.path()).unwrap(), &mut out).unwrap();
     assert_eq!(rows, 6);
     let csv = String::from_utf8(out).unwrap();
+    // The fee is the record's value; realized PnL and position come from booking the fills in order.
     let expected = [
-        "record,event_seq,ts_ns,kind,symbol,side,reason,order_id,px,qty,signal,realized_pnl",
-        "0,17,1723161254300000000,decision,ETHUSDT,buy,,0,2683.90,0.500,0.734000,",
-        "1,17,1723161254300000000,blocked,ETHUSDT,sell,spread_too_wide,0,2683.80,1.500,-0.000120,",
-        "2,17,1723161254300000000,order,ETHUSDT,buy,,1,2683.90,0.500,,",
-        "3,17,1723161254300000000,fill,ETHUSDT,buy,,1,2683.90,0.500,,-0.25000",
-        "4,18,1723161254300000000,reject,BTCUSDT,,no_liquidity,2,61659.7,0.00001,,",
-        "5,17,1723161254300000000,fill,BTCUSDT,sell,,3,-0.5,1.00000,,1.234567",
+        "record,event_seq,ts_ns,kind,symbol,side,reason,order_id,px,qty,purpose,order_type,tif,liquidity,signal,fee,realized_pnl,position",
+        "0,17,1723161254300000000,decision,ETHUSDT,buy,,0,2683.90,0.500,entry,,,,0.734000,,,",
+        "1,17,1723161254300000000,blocked,ETHUSDT,sell,spread_too_wide,0,2683.80,1.500,,,,,-0.000120,,,",
+        "2,17,1723161254300000000,order,ETHUSDT,buy,,1,2683.90,0.500,stop_loss,limit,post_only,,,,,",
+        "3,17,1723161254300000000,fill,ETHUSDT,buy,,1,2683.90,0.500,,,,,,-0.25000,0.00000,0.500",
+        "4,18,1723161254300000000,reject,BTCUSDT,,no_liquidity,2,61659.7,0.00001,,,,,,,,",
+        "5,17,1723161254300000000,fill,BTCUSDT,sell,,3,-0.5,1.00000,,,,,,1.234567,0.000000,-1.00000",
     ];
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines, expected);
     assert!(csv.ends_with('\n'));
     for line in &lines {
-        assert_eq!(line.split(',').count(), 12, "{line}");
+        assert_eq!(line.split(',').count(), 18, "{line}");
     }
 }
 

@@ -539,7 +539,8 @@ fn requests_are_rejected_for_each_documented_reason() {
             (99, SimReject::UnknownOrder),
         ]
     );
-    assert_eq!(SimReject::NoLiquidity.journal_reason().map(|r| r.as_str()), Some("no_liquidity"));
+    assert_eq!(SimReject::NoLiquidity.journal_reason().as_str(), "no_liquidity");
+    assert_eq!(SimReject::TooLate.journal_reason().as_str(), "too_late");
 }
 
 #[test]

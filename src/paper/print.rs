@@ -41,19 +41,31 @@ pub fn summary(w: &mut impl Write, s: &RunSummary, out: &Path) -> std::io::Resul
     )?;
     writeln!(
         w,
-        "  trading    {} orders, {} fills, {} rejects, {} blocked; win rate {} over {} closing fills",
+        "  trading    {} orders ({} exits), {} fills ({} maker), {} cancels, {} expired, {} rejects; \
+         win rate {} over {} closing fills",
         s.orders,
+        s.exits,
         s.fills,
+        s.maker_fills,
+        s.cancels,
+        s.expired,
         s.rejects,
-        s.blocked,
         pct(s.win_rate),
         s.closing_fills
+    )?;
+    let risk: Vec<String> = s.risk_rejects.iter().map(|(k, n)| format!("{k} {n}")).collect();
+    writeln!(
+        w,
+        "  risk       state {}; {} blocked{}",
+        s.trading_state,
+        s.blocked,
+        if risk.is_empty() { String::new() } else { format!(", by the risk gate: {}", risk.join(", ")) }
     )?;
     for i in &s.instruments {
         writeln!(
             w,
-            "  PnL        {}: {} (realized {}, unrealized {}), position {}, volume {}",
-            i.symbol, i.total_pnl, i.realized_pnl, i.unrealized_pnl, i.position, i.volume
+            "  PnL        {}: {} (realized {}, fees {}, unrealized {}), position {}, volume {}",
+            i.symbol, i.total_pnl, i.realized_pnl, i.fees, i.unrealized_pnl, i.position, i.volume
         )?;
     }
     writeln!(

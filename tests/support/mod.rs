@@ -2,8 +2,8 @@
 //! them.
 #![allow(dead_code)]
 
-use kestrel_engine::config::{RawConfig, RunSettings, resolve_strategy};
-use kestrel_engine::execute::TouchVenue;
+use kestrel_engine::config::{RawConfig, RunSettings, resolve_trading};
+use kestrel_engine::execute::SimVenue;
 use kestrel_engine::ingest::TapeSource;
 use kestrel_engine::journal::{JournalMeta, JournalWriter};
 use kestrel_engine::paper::build_pipeline;
@@ -27,10 +27,10 @@ pub fn pipeline(
     config: &RawConfig,
     journal: &Path,
     control: &Arc<RunControl>,
-) -> Pipeline<TapeSource, TouchVenue> {
+) -> Pipeline<TapeSource, SimVenue> {
     let settings = RunSettings::from_raw(config, "test").expect("valid settings");
-    let params = resolve_strategy(&config.strategy, tape.instruments(), "test").expect("valid strategy");
+    let trading = resolve_trading(config, tape.instruments(), "test").expect("valid trading config");
     let meta = JournalMeta { tape_data_crc32: tape.header().data_crc32, config_hash: 0 };
     let writer = JournalWriter::create(journal, tape.instruments(), meta, settings.journal_capacity).expect("journal");
-    build_pipeline(tape.clone(), &settings, params, writer, control.stop_flag())
+    build_pipeline(tape.clone(), &settings, trading, writer, control.stop_flag()).expect("valid risk limits")
 }

@@ -2,13 +2,16 @@
 //!
 //! [`raw`] is the file as written (serde, unknown keys rejected, every key optional with a documented
 //! default); [`resolve`] checks values and turns sizes given as decimals into each instrument's
-//! fixed-point units. Errors name the file, the key and what to write instead.
+//! fixed-point units; [`trading`] resolves the strategy, the simulated exchange and the risk limits
+//! against a tape's instruments. Errors name the file, the key and what to write instead.
 
 pub mod raw;
 pub mod resolve;
+pub mod trading;
 
 pub use raw::RawConfig;
-pub use resolve::{PaperSettings, RunSettings, resolve_strategy};
+pub use resolve::{RunSettings, resolve_strategy};
+pub use trading::{Trading, resolve_trading};
 
 use std::path::{Path, PathBuf};
 

@@ -11,7 +11,9 @@ pub struct RawConfig {
     pub replay: ReplaySection,
     pub features: FeaturesSection,
     pub strategy: StrategySection,
-    pub paper: PaperSection,
+    pub exchange: ExchangeSection,
+    pub fees: FeesSection,
+    pub risk: RiskSection,
     pub journal: JournalSection,
 }
 
@@ -103,8 +105,18 @@ pub struct StrategySection {
     pub max_spread_ticks: i64,
     /// Least tape time between two candidates on one instrument, in ms.
     pub cooldown_ms: u64,
-    /// Most orders awaiting the venue's answer at once.
+    /// Most entry orders working or awaiting the venue's answer at once.
     pub max_in_flight: u32,
+    /// `market` (IOC market orders) or `join` (post-only limit at our own touch, cancelled after
+    /// `join_ttl_ms`).
+    pub entry: String,
+    /// How long a joined entry rests before it is cancelled, in ms of tape time.
+    pub join_ttl_ms: u64,
+    /// Bracket exits, in basis points of the average entry; 0 turns one off.
+    pub take_profit_bps: u32,
+    pub stop_loss_bps: u32,
+    /// Time exit: longest holding time in ms of tape time; 0 turns it off.
+    pub max_hold_ms: u64,
 }
 
 impl Default for StrategySection {
@@ -118,22 +130,124 @@ impl Default for StrategySection {
             max_spread_ticks: 5,
             cooldown_ms: 250,
             max_in_flight: 4,
+            entry: "market".into(),
+            join_ttl_ms: 2_000,
+            take_profit_bps: 10,
+            stop_loss_bps: 10,
+            max_hold_ms: 60_000,
         }
     }
 }
 
+/// The simulated exchange of paper runs.
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct PaperSection {
-    /// Tape time from an order leaving the engine to the venue acting on it, in µs.
-    pub order_latency_us: u64,
-    /// Tape time from the venue acting to the engine hearing of it, in µs.
+pub struct ExchangeSection {
+    /// Tape time from an order (or cancel) leaving the engine to reaching the exchange, in µs.
+    pub entry_latency_us: u64,
+    /// Tape time from the exchange acting to the engine hearing of it, in µs.
     pub response_latency_us: u64,
+    /// A file of recorded one-way latencies in µs (one number per line, `#` comments) to sample
+    /// both directions from instead of the constants; empty: constants.
+    pub latency_file: String,
+    /// `tape`: market data reaches the exchange at the tape's exchange time when it has one within
+    /// `feed_latency_max_ms` of our receive time, else `feed_latency_us` earlier; `constant`: always
+    /// `feed_latency_us` earlier.
+    pub feed_latency: String,
+    pub feed_latency_us: u64,
+    pub feed_latency_max_ms: u64,
+    /// Queue position model of resting orders: `risk-averse`, `log`, `log2`, `power:N`,
+    /// `power2:N`, `power3:N` (hftbacktest's models).
+    pub queue_model: String,
+    /// L1-only instruments: virtual levels, one tick apart, that a market order may walk beyond the
+    /// touch, each with the touch's size.
+    pub l1_extra_levels: u32,
+    /// Working orders the exchange accepts per instrument.
+    pub max_orders: usize,
+    /// Seeds the latency sampler (with `latency_file`).
+    pub seed: u64,
+    /// `ignore`, or `measured`: orders leave later by the engine's own measured decision time
+    /// (then the journal depends on the machine).
+    pub decision_latency: String,
 }
 
-impl Default for PaperSection {
+impl Default for ExchangeSection {
     fn default() -> Self {
-        PaperSection { order_latency_us: 100, response_latency_us: 100 }
+        ExchangeSection {
+            entry_latency_us: 100,
+            response_latency_us: 100,
+            latency_file: String::new(),
+            feed_latency: "tape".into(),
+            feed_latency_us: 0,
+            feed_latency_max_ms: 1_000,
+            queue_model: "risk-averse".into(),
+            l1_extra_levels: 5,
+            max_orders: 64,
+            seed: 1,
+            decision_latency: "ignore".into(),
+        }
+    }
+}
+
+/// Maker and taker fees in basis points of notional; negative for a rebate.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FeesSection {
+    pub maker_bps: f64,
+    pub taker_bps: f64,
+    /// Per-symbol rates, e.g. `[fees.symbols.BTCUSDT]` with `maker_bps` and `taker_bps`.
+    pub symbols: std::collections::BTreeMap<String, FeeRates>,
+}
+
+impl Default for FeesSection {
+    fn default() -> Self {
+        FeesSection { maker_bps: 2.0, taker_bps: 5.0, symbols: Default::default() }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeeRates {
+    pub maker_bps: f64,
+    pub taker_bps: f64,
+}
+
+/// Pre-trade risk limits, per instrument in its base units and for the whole engine.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RiskSection {
+    /// Trading state at start: `active`, `reducing` (only orders that shrink a position) or
+    /// `halted` (no entries; exits still work).
+    pub state: String,
+    /// Largest |position| counting working orders on the order's side, in base units.
+    pub max_position: String,
+    /// Largest single order, in base units.
+    pub max_order_qty: String,
+    /// Largest price × quantity of one order, in quote currency.
+    pub max_order_notional: String,
+    /// Refuse prices further than this from the mid, in bps.
+    pub price_collar_bps: u32,
+    /// Orders per second across all instruments (a token bucket in tape time).
+    pub max_orders_per_second: u32,
+    /// Largest loss over one trading day (realized − fees + unrealized), in quote currency; past
+    /// it the engine halts entries until the next day.
+    pub daily_loss_limit: String,
+    /// Where the trading day starts, in hours after UTC midnight.
+    pub day_start_hours: f64,
+}
+
+impl Default for RiskSection {
+    fn default() -> Self {
+        RiskSection {
+            state: "active".into(),
+            max_position: "0.100".into(),
+            max_order_qty: "0.050".into(),
+            max_order_notional: "1000000".into(),
+            price_collar_bps: 100,
+            max_orders_per_second: 50,
+            daily_loss_limit: "10000".into(),
+            day_start_hours: 0.0,
+        }
     }
 }
 

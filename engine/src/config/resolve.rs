@@ -20,20 +20,11 @@ pub struct RunSettings {
     pub book_levels: usize,
     pub speed: Speed,
     pub features: FeatureSettings,
-    pub paper: PaperSettings,
     pub journal_capacity: u64,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PaperSettings {
-    pub order_latency_ns: u64,
-    pub response_latency_ns: u64,
 }
 
 /// Most book levels per side a config may ask for (memory: 16 bytes a level, two copies).
 const MAX_BOOK_LEVELS: usize = 1_000_000;
-/// Longest configurable latency: an hour of tape time is surely a typo.
-const MAX_LATENCY_US: u64 = 3_600_000_000;
 
 impl RunSettings {
     /// `origin` names where the config came from (a path, or "built-in defaults") for messages.
@@ -66,14 +57,6 @@ impl RunSettings {
             return Err(ConfigError::value(origin, "engine.book_levels", format!("must be 1 to {MAX_BOOK_LEVELS}")));
         }
         let speed = Speed::parse(&raw.replay.speed).map_err(|m| ConfigError::value(origin, "replay.speed", m))?;
-        let p = &raw.paper;
-        for (key, v) in
-            [("paper.order_latency_us", p.order_latency_us), ("paper.response_latency_us", p.response_latency_us)]
-        {
-            if v > MAX_LATENCY_US {
-                return Err(ConfigError::value(origin, key, format!("= {v} µs is over an hour; give microseconds")));
-            }
-        }
         if raw.journal.capacity_records == 0 {
             return Err(ConfigError::value(origin, "journal.capacity_records", "must be at least 1"));
         }
@@ -87,10 +70,6 @@ impl RunSettings {
             book_levels: e.book_levels,
             speed,
             features,
-            paper: PaperSettings {
-                order_latency_ns: p.order_latency_us * 1000,
-                response_latency_ns: p.response_latency_us * 1000,
-            },
             journal_capacity: raw.journal.capacity_records,
         })
     }
@@ -173,7 +152,8 @@ fn check_strategy(s: &StrategySection, origin: &str) -> Result<(), ConfigError> 
     Ok(())
 }
 
-/// Resolves the strategy against the tape's instruments: which to trade, and sizes in their units.
+/// Resolves the strategy's signal and sizes against the tape's instruments: which to trade, and
+/// sizes in their units (market entries, no brackets; [`super::resolve_trading`] adds those).
 pub fn resolve_strategy(
     s: &StrategySection,
     instruments: &[InstrumentSpec],
@@ -211,6 +191,8 @@ pub fn resolve_strategy(
         max_spread_ticks: s.max_spread_ticks,
         max_in_flight: s.max_in_flight,
         instruments: limits,
+        entry: crate::decide::EntryStyle::Market,
+        brackets: None,
     })
 }
 

@@ -1,67 +1,261 @@
-//! Decide: turns features into at most one candidate trade per event, runs the pre-trade checks on
-//! it, and keeps the strategy's view of its positions from the venue's reports.
+//! Decide: turns features into at most one entry and one bracket exit per event, puts each through
+//! the strategy's checks and the pre-trade [risk gate](crate::risk), and keeps the strategy's view
+//! of its orders and positions from the venue's reports.
 //!
-//! - [`rule`]: the first strategy, a configurable L1-imbalance rule.
-//! - [`book_keeping`]: positions and in-flight orders as the strategy knows them.
+//! - [`rule`]: the first strategy, a configurable L1-imbalance rule, and its entry style.
+//! - [`exposure`]: what the risk gate is told about an instrument (position, working orders, touch,
+//!   today's PnL).
+//!
+//! Only the gate makes a [`RiskApproved`](crate::risk::RiskApproved), and only an approved order
+//! travels on to execute. Every refusal, the strategy's or the gate's, becomes a Blocked candidate
+//! that execute journals with its reason.
 //!
 //! Reports are applied by the runner through [`DecideStage::on_report`] before the event they are due
 //! at, in every topology, which is what keeps the journal identical between fused and threaded runs.
 
-pub mod book_keeping;
+pub mod exposure;
 pub mod rule;
 
-pub use rule::{InstrumentLimits, RuleParams};
+pub use rule::{EntryStyle, InstrumentLimits, RuleParams};
 
-use crate::event::{Candidate, Featured, Intent, Report, Verdict};
-use crate::journal::BlockReason;
+use crate::account::{Account, AccountShape, OrderEvent, OrderState};
+use crate::book::{Level, Touch};
+use crate::event::{CancelRequest, Candidate, Featured, Intent, Report, ReportKind, Verdict};
+use crate::features::idx;
+use crate::journal::{BlockReason, Side};
+use crate::orders::{OrderKind, OrderRequest, Purpose, StrategyId, TimeInForce};
 use crate::pipeline::Stage;
-use book_keeping::BookKeeping;
+use crate::risk::RiskGate;
+use crate::types::{InstrumentId, InstrumentSpec, Price, UnixNanos};
+use exposure::Exposure;
+
+/// The one strategy so far.
+pub const STRATEGY: StrategyId = StrategyId(0);
 
 #[derive(Clone, Debug)]
 pub struct DecideStage {
     params: RuleParams,
-    books: BookKeeping,
-    /// Tape time of each instrument's last candidate, for the cooldown.
+    account: Account,
+    gate: RiskGate,
+    exposure: Exposure,
+    /// Tape time of each instrument's last entry candidate, for the cooldown.
     last_candidate: Vec<Option<u64>>,
+    /// After a refused exit, brackets are not looked at again before this time (else a refused exit
+    /// would be retried, and journaled, on every event).
+    exit_retry_at: u64,
     next_order_id: u64,
+    /// Reports the account could not apply (a venue bug, or an order from before a restart).
+    report_errors: u64,
 }
 
 impl DecideStage {
-    pub fn new(params: RuleParams) -> Self {
-        let n = params.instruments.len();
-        let books = BookKeeping::new(n, params.max_in_flight as usize);
-        DecideStage { params, books, last_candidate: vec![None; n], next_order_id: 1 }
+    /// `specs` is the tape's instrument table, `gate` the risk gate with its limits in the same units.
+    pub fn new(params: RuleParams, gate: RiskGate, specs: &[InstrumentSpec]) -> Self {
+        let n = specs.len();
+        let shape = AccountShape {
+            // Entries, plus room for one exit per instrument.
+            max_orders: params.max_in_flight as usize + n,
+            strategies: 1,
+            money_scales: specs.iter().map(|s| s.price_scale + s.qty_scale).collect(),
+        };
+        let mut account = Account::new(&shape);
+        for i in 0..n {
+            account.brackets_mut().set_spec(STRATEGY, InstrumentId(i as u16), params.brackets);
+        }
+        DecideStage {
+            params,
+            account,
+            gate,
+            exposure: Exposure::new(n),
+            last_candidate: vec![None; n],
+            exit_retry_at: 0,
+            next_order_id: 1,
+            report_errors: 0,
+        }
     }
 
     /// A venue report reaching the strategy.
     #[inline]
     pub fn on_report(&mut self, report: &Report) {
-        self.books.apply(report);
+        let event = match report.kind {
+            ReportKind::Ack => OrderEvent::Ack,
+            ReportKind::Filled(f) => OrderEvent::Fill(f),
+            ReportKind::Canceled => OrderEvent::Canceled,
+            ReportKind::Expired => OrderEvent::Expired,
+            ReportKind::Rejected(_) => OrderEvent::Rejected,
+            ReportKind::CancelRejected(_) => OrderEvent::CancelRejected,
+        };
+        if self.account.on_order_event(report.ts_arrive, report.order_id, &event).is_err() {
+            self.report_errors += 1;
+        }
     }
 
-    pub fn book_keeping(&self) -> &BookKeeping {
-        &self.books
+    pub fn account(&self) -> &Account {
+        &self.account
+    }
+
+    pub fn gate(&self) -> &RiskGate {
+        &self.gate
+    }
+
+    /// To halt, reduce or kill between events (a control message, a test).
+    pub fn gate_mut(&mut self) -> &mut RiskGate {
+        &mut self.gate
     }
 
     pub fn params(&self) -> &RuleParams {
         &self.params
     }
 
-    /// The pre-trade checks, in order; the first that fails names the block.
-    fn check(&self, c: &Candidate, f: &crate::event::Features) -> Option<BlockReason> {
-        let limits = &self.params.instruments[c.instrument.index()];
+    pub fn report_errors(&self) -> u64 {
+        self.report_errors
+    }
+
+    /// Most orders the strategy can have working or in flight at once (entries and exits): the
+    /// reports ring is sized from it.
+    pub fn max_orders(&self) -> usize {
+        self.account.orders().capacity()
+    }
+
+    fn take_order_id(&mut self) -> u64 {
+        let id = self.next_order_id;
+        self.next_order_id += 1;
+        id
+    }
+
+    /// Registers an approved request as sent; `false` when the order table is full (then the
+    /// approval is dropped and nothing is sent).
+    fn book_sent(&mut self, req: OrderRequest, now: UnixNanos) -> bool {
+        self.account.submit(req).is_ok() && self.account.on_order_event(now, req.order_id, &OrderEvent::Sent).is_ok()
+    }
+
+    /// A triggered bracket becomes an exit order (market, IOC), if the gate lets it.
+    fn exit(&mut self, now: UnixNanos, intent: &mut Intent) {
+        if now.0 < self.exit_retry_at {
+            return;
+        }
+        let Some(sig) = self.account.on_market(now, self.exposure.touches()) else { return };
+        let ctx = self.exposure.context(&self.account, sig.instrument, now);
+        // Never more than closes the position, counting exits already working.
+        let reducible = ctx.reducible(sig.side);
+        let qty = if reducible > 0 && reducible < i128::from(sig.qty.0) { reducible as i64 } else { sig.qty.0 };
+        let req = OrderRequest {
+            order_id: self.take_order_id(),
+            strategy: STRATEGY,
+            instrument: sig.instrument,
+            side: sig.side,
+            qty: crate::types::Qty(qty),
+            kind: OrderKind::Market,
+            tif: TimeInForce::Ioc,
+            purpose: sig.purpose,
+            created: now,
+        };
+        let mut candidate = Candidate {
+            instrument: sig.instrument,
+            side: sig.side,
+            qty: req.qty,
+            px_seen: ctx.touch(sig.side),
+            signal_micros: 0,
+            purpose: sig.purpose,
+            verdict: Verdict::Blocked(BlockReason::InFlightLimit),
+        };
+        if self.account.orders().len() < self.account.orders().capacity() {
+            match self.gate.check(req, &ctx) {
+                Ok(approved) if self.book_sent(req, now) => {
+                    candidate.verdict = Verdict::Approved { order_id: req.order_id };
+                    intent.orders[1] = Some(approved);
+                }
+                Ok(_) => {}
+                Err(reason) => candidate.verdict = Verdict::Blocked(reason.into()),
+            }
+        }
+        if let Verdict::Blocked(_) = candidate.verdict {
+            self.account.brackets_mut().exit_done(sig.strategy, sig.instrument);
+            self.exit_retry_at = now.0.saturating_add(self.params.cooldown_ns);
+        }
+        intent.candidates[1] = Some(candidate);
+    }
+
+    /// The rule's signal becomes an entry, if the strategy's checks and the gate let it.
+    fn entry(&mut self, input: &Featured, intent: &mut Intent) {
+        let f = &input.features;
+        let now = input.event.ts;
+        let Some(limits) = self.params.instruments.get(f.instrument.index()).copied() else { return };
+        if !f.tradable || !limits.trade {
+            return;
+        }
+        let Some(side) = self.params.signal(f) else { return };
+        let last = &mut self.last_candidate[f.instrument.index()];
+        if last.is_some_and(|t| now.0 < t.saturating_add(self.params.cooldown_ns)) {
+            return;
+        }
+        *last = Some(now.0);
+        let (px_seen, own_touch) = match side {
+            Side::Buy => (f.ask_px, f.bid_px),
+            Side::Sell => (f.bid_px, f.ask_px),
+        };
+        let (kind, tif) = match self.params.entry {
+            EntryStyle::Market => (OrderKind::Market, TimeInForce::Ioc),
+            EntryStyle::Join { .. } => (OrderKind::Limit { px: own_touch }, TimeInForce::PostOnly),
+        };
+        let mut candidate = Candidate {
+            instrument: f.instrument,
+            side,
+            qty: limits.order_qty,
+            px_seen,
+            signal_micros: (f.values.get(idx::IMBALANCE_L1) * 1e6).round() as i64,
+            purpose: Purpose::Entry,
+            verdict: Verdict::Blocked(BlockReason::NoMarket),
+        };
+        let ctx = self.exposure.context(&self.account, f.instrument, now);
+        let entries = self.account.orders().iter().filter(|o| o.request.purpose == Purpose::Entry).count();
         let spread = f.ask_px.0 - f.bid_px.0;
-        if limits.tick.0 > 0 && spread > limits.tick.0.saturating_mul(self.params.max_spread_ticks) {
-            return Some(BlockReason::SpreadTooWide);
+        candidate.verdict = if limits.tick.0 > 0 && spread > limits.tick.0.saturating_mul(self.params.max_spread_ticks)
+        {
+            Verdict::Blocked(BlockReason::SpreadTooWide)
+        } else if entries >= self.params.max_in_flight as usize
+            || self.account.orders().len() >= self.account.orders().capacity()
+        {
+            Verdict::Blocked(BlockReason::InFlightLimit)
+        } else if ctx.worst_case_after(side, limits.order_qty).abs() > i128::from(limits.max_position.0) {
+            Verdict::Blocked(BlockReason::PositionLimit)
+        } else {
+            let req = OrderRequest {
+                order_id: self.take_order_id(),
+                strategy: STRATEGY,
+                instrument: f.instrument,
+                side,
+                qty: limits.order_qty,
+                kind,
+                tif,
+                purpose: Purpose::Entry,
+                created: now,
+            };
+            match self.gate.check(req, &ctx) {
+                Ok(approved) if self.book_sent(req, now) => {
+                    intent.orders[0] = Some(approved);
+                    Verdict::Approved { order_id: req.order_id }
+                }
+                Ok(_) => Verdict::Blocked(BlockReason::InFlightLimit),
+                Err(reason) => Verdict::Blocked(reason.into()),
+            }
+        };
+        intent.candidates[0] = Some(candidate);
+    }
+
+    /// A joined entry that has rested `ttl` without filling completely is cancelled (one per event).
+    fn expire_joins(&mut self, now: UnixNanos, intent: &mut Intent) {
+        let EntryStyle::Join { ttl_ns } = self.params.entry else { return };
+        let due = self.account.orders().iter().find(|o| {
+            o.request.purpose == Purpose::Entry
+                && matches!(o.state(), OrderState::Acked | OrderState::PartiallyFilled)
+                && now.0 >= o.request.created.0.saturating_add(ttl_ns)
+        });
+        let Some(order) = due.map(|o| o.request) else { return };
+        if self.account.on_order_event(now, order.order_id, &OrderEvent::CancelRequested).is_ok() {
+            intent.cancel =
+                Some(CancelRequest { order_id: order.order_id, instrument: order.instrument, side: order.side });
         }
-        if self.books.is_full() {
-            return Some(BlockReason::InFlightLimit);
-        }
-        let exposure = self.books.exposure(c.instrument) + c.side.sign() * c.qty.0;
-        if exposure.abs() > limits.max_position.0 {
-            return Some(BlockReason::PositionLimit);
-        }
-        None
     }
 }
 
@@ -72,42 +266,26 @@ impl Stage for DecideStage {
     #[inline]
     fn on_event(&mut self, input: &Featured) -> Intent {
         let f = &input.features;
-        let none = Intent { event: input.event, candidate: None };
-        let Some(limits) = self.params.instruments.get(f.instrument.index()) else { return none };
-        if !f.tradable || !limits.trade {
-            return none;
+        let now = input.event.ts;
+        let mut intent = Intent::pass(input.event);
+        if f.instrument.index() >= self.last_candidate.len() {
+            return intent;
         }
-        let Some(side) = self.params.signal(f) else { return none };
-        let last = &mut self.last_candidate[f.instrument.index()];
-        let ts = input.event.ts.0;
-        if last.is_some_and(|t| ts < t.saturating_add(self.params.cooldown_ns)) {
-            return none;
-        }
-        *last = Some(ts);
-        let px_seen = match side {
-            crate::journal::Side::Buy => f.ask_px,
-            crate::journal::Side::Sell => f.bid_px,
-        };
-        let mut candidate = Candidate {
-            instrument: f.instrument,
-            side,
-            qty: limits.order_qty,
-            px_seen,
-            signal_micros: (f.values.get(crate::features::idx::IMBALANCE_L1) * 1e6).round() as i64,
-            verdict: Verdict::Blocked(BlockReason::NoMarket),
-        };
-        candidate.verdict = match self.check(&candidate, f) {
-            Some(reason) => Verdict::Blocked(reason),
-            None => {
-                let order_id = self.next_order_id;
-                if self.books.open(order_id, &candidate) {
-                    self.next_order_id += 1;
-                    Verdict::Approved { order_id }
-                } else {
-                    Verdict::Blocked(BlockReason::InFlightLimit)
-                }
-            }
-        };
-        Intent { event: input.event, candidate: Some(candidate) }
+        let touch = f.tradable.then_some(Touch {
+            bid: Level { px: f.bid_px, qty: f.bid_qty },
+            ask: Level { px: f.ask_px, qty: f.ask_qty },
+        });
+        self.exposure.set_touch(f.instrument, touch);
+        let pnl_today = self.exposure.mark(&self.account, self.gate.day_boundary(), now);
+        self.gate.observe(now, pnl_today);
+        self.exit(now, &mut intent);
+        self.entry(input, &mut intent);
+        self.expire_joins(now, &mut intent);
+        intent
     }
+}
+
+/// The mid, rounded down, of a touch.
+pub(crate) fn mid(t: &Touch) -> Price {
+    Price(((i128::from(t.bid.px.0) + i128::from(t.ask.px.0)) / 2) as i64)
 }

@@ -1,22 +1,25 @@
-//! Execute: sends approved candidates to the venue, hears back, keeps the account's positions, and
-//! writes the journal — every decision, block, order, fill and reject, in event order.
+//! Execute: sends risk-approved orders and cancels to the venue, hears back, keeps the venue-side
+//! account (positions with fees, per instrument), and writes the journal — every decision, block,
+//! order, ack, fill, cancel, expiry and reject, in event order.
 //!
 //! It is the journal's only writer, which is what makes the journal's order a function of the tape
 //! alone: decide's verdicts reach it inside the [`Intent`] of the event that produced them.
 //!
-//! - [`venue`]: the [`Venue`] trait and the minimal paper venue.
-//! - [`position`]: fixed-point positions with realized PnL.
+//! - [`venue`]: the [`Venue`] trait and [`SimVenue`], the simulated exchange behind it.
+//! - [`sim`]: the simulated exchange (book walk, queues, latencies, fees).
 
-pub mod position;
 pub mod sim;
 pub mod venue;
 
-pub use position::{FillEffect, Position};
-pub use venue::{Order, TouchVenue, Venue, VenueEvent};
+pub use venue::{SimVenue, Venue};
 
-use crate::event::{Candidate, Intent, Outcome, Report, Verdict};
+use crate::account::{FillReport, Position};
+use crate::clock::Stopwatch;
+use crate::event::{Candidate, Intent, Report, ReportKind, Verdict};
 use crate::journal::{EntryKind, JournalRecord};
+use crate::risk::RiskApproved;
 use crate::types::{InstrumentId, UnixNanos};
+use sim::{ExchEvent, ExchKind, RequestKind};
 
 /// Where execute's output goes; the runner provides it (a journal writer plus the report ring).
 pub trait ExecSink {
@@ -36,51 +39,72 @@ pub struct InstrumentStats {
     pub decisions: u64,
     pub blocked: u64,
     pub orders: u64,
+    /// Exit orders (take-profit, stop-loss, time exit), included in `orders`.
+    pub exits: u64,
     pub fills: u64,
+    pub maker_fills: u64,
     pub rejects: u64,
+    pub cancels: u64,
+    pub expired: u64,
     /// Fills that reduced a position (a round trip or part of one closed).
     pub closing_fills: u64,
-    /// Closing fills with positive realized PnL.
+    /// Closing fills with positive realized PnL (gross of fees).
     pub winning_fills: u64,
     /// Sum of filled quantity.
     pub volume: i64,
+    /// Position, realized PnL and fees, exact, as the venue's fills made them.
     pub position: Position,
+}
+
+/// Whether the engine's own decision time delays its orders (see [`ExecuteStage::new`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DecisionLatency {
+    /// Orders leave at the tape time of the event that decided them: deterministic.
+    #[default]
+    Ignore,
+    /// Orders leave that late plus the measured time from ingest to execute of that event, so the
+    /// engine's speed shows in paper fills. The journal then depends on the machine and the load.
+    Measured,
 }
 
 #[derive(Clone, Debug)]
 pub struct ExecuteStage<V> {
     venue: V,
-    account: Account,
+    books: Books,
+    decision_latency: DecisionLatency,
+    stopwatch: Stopwatch,
 }
 
-/// The account side of execute, apart from the venue so that the venue's callbacks can book into it.
+/// The venue-side account, apart from the venue so that the venue's callbacks can book into it.
 #[derive(Clone, Debug)]
-struct Account {
+struct Books {
     stats: Vec<InstrumentStats>,
     /// Reports must reach decide in non-decreasing arrival time (see `Report::ts_arrive`).
     last_arrival: UnixNanos,
-    response_latency_ns: u64,
+    min_report_delay_ns: u64,
+    /// Answers the venue gave that execute could not book (a venue bug): counted, never a panic.
+    unknown: u64,
 }
 
 impl<V: Venue> ExecuteStage<V> {
-    pub fn new(venue: V, instruments: usize) -> Self {
-        let response_latency_ns = venue.response_latency_ns();
-        let account = Account {
+    pub fn new(venue: V, instruments: usize, decision_latency: DecisionLatency) -> Self {
+        let books = Books {
             stats: vec![InstrumentStats::default(); instruments],
             last_arrival: UnixNanos(0),
-            response_latency_ns,
+            min_report_delay_ns: venue.min_report_delay_ns(),
+            unknown: 0,
         };
-        ExecuteStage { venue, account }
+        ExecuteStage { venue, books, decision_latency, stopwatch: Stopwatch::new() }
     }
 
-    /// The least tape time between the venue acting and decide hearing of it; the threaded runner
-    /// lets decide run this far ahead of execute without changing what decide sees.
+    /// The least tape time between execute processing an event and decide hearing of anything it
+    /// caused; the threaded runner lets decide run this far ahead of execute.
     pub fn min_report_delay_ns(&self) -> u64 {
-        self.venue.response_latency_ns()
+        self.books.min_report_delay_ns
     }
 
     pub fn stats(&self) -> &[InstrumentStats] {
-        &self.account.stats
+        &self.books.stats
     }
 
     pub fn venue(&self) -> &V {
@@ -88,103 +112,159 @@ impl<V: Venue> ExecuteStage<V> {
     }
 
     #[inline]
-    pub fn on_event(&mut self, intent: &Intent, sink: &mut impl ExecSink) -> ExecStep {
-        let ev = &intent.event;
+    pub fn on_event(&mut self, intent: Intent, sink: &mut impl ExecSink) -> ExecStep {
+        let Intent { event: ev, candidates, orders, cancel } = intent;
         let mut step = ExecStep::default();
-        self.venue.on_market(ev);
-        let account = &mut self.account;
-        if let Some(c) = &intent.candidate {
-            let stats = stat(&mut account.stats, c.instrument);
-            let mut rec = record(EntryKind::Decision, ev.seq, ev.ts, c.instrument);
-            rec.side = c.side as u8;
-            rec.px = c.px_seen;
-            rec.qty = c.qty;
-            rec.value = c.signal_micros;
-            match c.verdict {
-                Verdict::Blocked(reason) => {
-                    stats.blocked += 1;
-                    rec.kind = EntryKind::Blocked as u8;
-                    rec.reason = reason as u8;
-                    sink.journal(rec);
-                }
-                Verdict::Approved { order_id } => {
-                    stats.decisions += 1;
-                    stats.orders += 1;
-                    sink.journal(rec);
-                    sink.journal(order_record(c, order_id, ev.seq, ev.ts));
-                    let order = Order { order_id, instrument: c.instrument, side: c.side, qty: c.qty, sent: ev.ts };
-                    self.venue.submit(order, &mut |e| account.settle(&e, ev.seq, ev.ts, sink));
-                    step.orders_sent += 1;
-                }
+        let books = &mut self.books;
+        self.venue.on_market(&ev, &mut |e| books.settle(&e, ev.seq, ev.ts, sink));
+        let sent = match self.decision_latency {
+            DecisionLatency::Ignore => ev.ts,
+            DecisionLatency::Measured => {
+                let sw = &self.stopwatch;
+                UnixNanos(ev.ts.0.saturating_add(sw.nanos(ev.stamp, sw.stamp())))
+            }
+        };
+        for (candidate, order) in candidates.into_iter().zip(orders) {
+            let Some(c) = candidate else { continue };
+            books.decided(&c, ev.seq, ev.ts, sink);
+            if let (Verdict::Approved { .. }, Some(order)) = (c.verdict, order) {
+                books.ordered(&order, ev.seq, ev.ts, sink);
+                self.venue.submit(order, sent, &mut |e| books.settle(&e, ev.seq, ev.ts, sink));
+                step.orders_sent += 1;
             }
         }
-        self.venue.match_due(ev.ts, &mut |e| account.settle(&e, ev.seq, ev.ts, sink));
+        if let Some(c) = cancel {
+            let mut rec = record(EntryKind::CancelRequest, ev.seq, ev.ts, c.instrument);
+            rec.side = c.side as u8;
+            rec.order_id = c.order_id;
+            sink.journal(rec);
+            self.venue.cancel(c.order_id, sent, &mut |e| books.settle(&e, ev.seq, ev.ts, sink));
+        }
         step
     }
 }
 
-impl Account {
-    /// Books one venue event: position, journal, and the report back to decide.
-    fn settle(&mut self, e: &VenueEvent, seq: u64, now: UnixNanos, sink: &mut impl ExecSink) {
-        let (order, outcome, venue_ts) = match *e {
-            VenueEvent::Fill { order, px, qty, ts } => (order, Outcome::Filled { px, qty }, ts),
-            VenueEvent::Reject { order, reason, ts } => (order, Outcome::Rejected(reason), ts),
-        };
-        // Never in the past (see `Venue::response_latency_ns`).
-        let ts = venue_ts.max(now);
-        let stats = stat(&mut self.stats, order.instrument);
-        let mut rec = record(EntryKind::Fill, seq, ts, order.instrument);
-        rec.side = order.side as u8;
-        rec.order_id = order.order_id;
-        match outcome {
-            Outcome::Filled { px, qty } => {
-                let effect = stats.position.apply(order.side, px, qty);
+impl Books {
+    fn stat(&mut self, id: InstrumentId) -> &mut InstrumentStats {
+        // Instruments come from the tape's table, which sized `stats`; clamp rather than panic.
+        let last = self.stats.len().saturating_sub(1);
+        &mut self.stats[id.index().min(last)]
+    }
+
+    /// Journals a candidate and its verdict.
+    fn decided(&mut self, c: &Candidate, seq: u64, ts: UnixNanos, sink: &mut impl ExecSink) {
+        let stats = self.stat(c.instrument);
+        let mut rec = record(EntryKind::Decision, seq, ts, c.instrument);
+        rec.side = c.side as u8;
+        rec.px = c.px_seen;
+        rec.qty = c.qty;
+        rec.value = c.signal_micros;
+        rec.aux = c.purpose.as_u8();
+        match c.verdict {
+            Verdict::Blocked(reason) => {
+                stats.blocked += 1;
+                rec.kind = EntryKind::Blocked as u8;
+                rec.reason = reason as u8;
+            }
+            Verdict::Approved { .. } => stats.decisions += 1,
+        }
+        sink.journal(rec);
+    }
+
+    /// Journals an order about to leave.
+    fn ordered(&mut self, order: &RiskApproved, seq: u64, ts: UnixNanos, sink: &mut impl ExecSink) {
+        let r = order.request();
+        let stats = self.stat(r.instrument);
+        stats.orders += 1;
+        stats.exits += u64::from(r.purpose.is_exit());
+        let mut rec = record(EntryKind::Order, seq, ts, r.instrument);
+        rec.side = r.side as u8;
+        rec.order_id = r.order_id;
+        rec.px = r.kind.px();
+        rec.qty = r.qty;
+        rec.aux = r.purpose.as_u8();
+        rec.order_type = r.kind.as_u8();
+        rec.tif = r.tif.as_u8();
+        sink.journal(rec);
+    }
+
+    /// Books one answer of the venue: position, journal, and the report back to decide.
+    fn settle(&mut self, e: &ExchEvent, seq: u64, now: UnixNanos, sink: &mut impl ExecSink) {
+        // Journal time is the event's: the journal is in event order, and the venue's own times
+        // are reproducible from the config.
+        let mut rec = record(EntryKind::Ack, seq, now, e.instrument);
+        rec.side = e.side as u8;
+        rec.order_id = e.order_id;
+        if e.instrument.index() >= self.stats.len() {
+            self.unknown += 1;
+        }
+        let stats = self.stat(e.instrument);
+        let kind = match e.kind {
+            ExchKind::Ack { px, qty } => {
+                rec.px = px;
+                rec.qty = qty;
+                ReportKind::Ack
+            }
+            ExchKind::Fill { px, qty, leaves, liquidity, fee } => {
+                let effect = stats.position.apply(e.side, px, qty, i128::from(fee));
                 stats.fills += 1;
+                stats.maker_fills += u64::from(liquidity == crate::orders::Liquidity::Maker);
                 stats.volume += qty.0;
-                if effect.closed_some {
+                if effect.closed > 0 {
                     stats.closing_fills += 1;
                     stats.winning_fills += u64::from(effect.realized > 0);
                 }
+                rec.kind = EntryKind::Fill as u8;
                 rec.px = px;
                 rec.qty = qty;
-                // Saturates only past 9.2e18 units of 10^-(price+qty scale): 92 billion quote units
-                // at scale 8, 922 at scale 16. The summary keeps the exact i128.
-                rec.value = effect.realized.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64;
+                rec.value = fee;
+                rec.aux = liquidity.as_u8();
+                ReportKind::Filled(FillReport { px, qty, leaves, fee: i128::from(fee), liquidity })
             }
-            Outcome::Rejected(reason) => {
-                stats.rejects += 1;
-                rec.kind = EntryKind::Reject as u8;
+            ExchKind::Canceled { leaves } => {
+                stats.cancels += 1;
+                rec.kind = EntryKind::Canceled as u8;
+                rec.qty = leaves;
+                ReportKind::Canceled
+            }
+            ExchKind::Modified { .. } => {
+                // Execute never sends a modify; a venue that reports one is answering someone else.
+                self.unknown += 1;
+                return;
+            }
+            ExchKind::Expired { leaves } => {
+                stats.expired += 1;
+                rec.kind = EntryKind::Expired as u8;
+                rec.qty = leaves;
+                ReportKind::Expired
+            }
+            ExchKind::Rejected { reason, request } => {
+                let reason = reason.journal_reason();
                 rec.reason = reason as u8;
-                rec.qty = order.qty;
+                if request == RequestKind::New {
+                    stats.rejects += 1;
+                    rec.kind = EntryKind::Reject as u8;
+                    ReportKind::Rejected(reason)
+                } else {
+                    rec.kind = EntryKind::CancelReject as u8;
+                    ReportKind::CancelRejected(reason)
+                }
             }
-        }
+        };
         sink.journal(rec);
-        let arrive = UnixNanos(ts.0.saturating_add(self.response_latency_ns));
-        self.last_arrival = self.last_arrival.max(arrive);
+        // Never sooner than the venue allows, never before an earlier report (one ordered line).
+        let floor = now.0.saturating_add(self.min_report_delay_ns);
+        self.last_arrival = UnixNanos(e.ts_recv.0.max(floor).max(self.last_arrival.0));
         sink.report(Report {
-            order_id: order.order_id,
-            instrument: order.instrument,
-            side: order.side,
-            outcome,
+            order_id: e.order_id,
+            instrument: e.instrument,
+            side: e.side,
+            kind,
             ts_arrive: self.last_arrival,
         });
     }
 }
 
-fn stat(stats: &mut [InstrumentStats], id: InstrumentId) -> &mut InstrumentStats {
-    // Instruments come from the tape's table, which sized `stats`; clamp rather than panic.
-    let last = stats.len().saturating_sub(1);
-    &mut stats[id.index().min(last)]
-}
-
 fn record(kind: EntryKind, seq: u64, ts: UnixNanos, instrument: InstrumentId) -> JournalRecord {
     JournalRecord { kind: kind as u8, event_seq: seq, ts, instrument, ..JournalRecord::default() }
-}
-
-fn order_record(c: &Candidate, order_id: u64, seq: u64, ts: UnixNanos) -> JournalRecord {
-    let mut rec = record(EntryKind::Order, seq, ts, c.instrument);
-    rec.side = c.side as u8;
-    rec.order_id = order_id;
-    rec.qty = c.qty;
-    rec
 }

@@ -1,122 +1,76 @@
-//! The venue an order goes to. Paper mode simulates one from the tape; live, the gateway will stand
-//! behind the same trait.
+//! The venue an order goes to. Paper mode simulates one from the tape ([`SimVenue`], the
+//! [simulated exchange](super::sim)); live, the gateway will stand behind the same trait.
 //!
-//! [`TouchVenue`] is the minimal paper venue of the pipeline issue: a market order reaches it after
-//! the order latency and fills whole at the touch it finds then; with no two-sided market it is
-//! rejected. It ignores size beyond the touch, queues and fees: the realistic exchange replaces it
-//! behind this trait.
+//! A venue takes only a [`RiskApproved`] order: an order that skipped the risk gate does not compile.
 
-use crate::book::MarketView;
+use super::sim::{ExchEvent, SimConfig, SimExchange};
+use crate::book::Touch;
 use crate::event::MarketEvent;
-use crate::journal::{RejectReason, Side};
-use crate::types::{InstrumentId, Price, Qty, UnixNanos};
-
-/// A market order as the venue receives it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Order {
-    pub order_id: u64,
-    pub instrument: InstrumentId,
-    pub side: Side,
-    pub qty: Qty,
-    /// Tape time it left the engine.
-    pub sent: UnixNanos,
-}
-
-/// What the venue did with an order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum VenueEvent {
-    Fill { order: Order, px: Price, qty: Qty, ts: UnixNanos },
-    Reject { order: Order, reason: RejectReason, ts: UnixNanos },
-}
+use crate::risk::RiskApproved;
+use crate::types::{InstrumentId, InstrumentSpec, UnixNanos};
 
 pub trait Venue: Send {
-    /// The market moved; called for every event before orders are matched.
-    fn on_market(&mut self, event: &MarketEvent);
-    /// An order leaves the engine at `order.sent`.
-    fn submit(&mut self, order: Order, out: &mut impl FnMut(VenueEvent));
-    /// Matches every order that has reached the venue by `now`.
-    fn match_due(&mut self, now: UnixNanos, out: &mut impl FnMut(VenueEvent));
-    /// Tape time from the venue acting to the engine hearing of it. Every venue event's `ts` must be
-    /// at or after the time of the event being processed (a venue never reports in the past): the
-    /// threaded runner relies on it to keep decide in step (execute also enforces it).
-    fn response_latency_ns(&self) -> u64;
-    /// The venue's view of the market (to mark positions at the end of a run).
-    fn market(&self) -> &MarketView;
+    /// The market moved; called for every event, before the event's orders are sent. Answers that
+    /// the event causes (fills of resting orders, requests that arrived meanwhile) go to `out`.
+    fn on_market(&mut self, event: &MarketEvent, out: &mut impl FnMut(ExchEvent));
+    /// An order leaves the engine at `sent`.
+    fn submit(&mut self, order: RiskApproved, sent: UnixNanos, out: &mut impl FnMut(ExchEvent));
+    /// A cancel leaves the engine at `sent`.
+    fn cancel(&mut self, order_id: u64, sent: UnixNanos, out: &mut impl FnMut(ExchEvent));
+    /// The least tape time between the market event during which the venue acts and the engine
+    /// hearing of it. Execute never lets a report arrive sooner; the threaded runner lets decide
+    /// run this far ahead of execute without changing what decide sees.
+    fn min_report_delay_ns(&self) -> u64;
+    /// The venue's touch (to mark positions at the end of a run).
+    fn touch(&self, instrument: InstrumentId) -> Option<Touch>;
 }
 
-/// The minimal paper venue (see the module docs).
+/// The simulated exchange as a venue (see [`super::sim`] for what it models).
 #[derive(Clone, Debug)]
-pub struct TouchVenue {
-    market: MarketView,
-    /// Orders on their way to the venue, in the order they were sent. Fixed capacity.
-    inbound: Vec<Order>,
-    /// Working orders the venue accepts at once (an explicit limit, not the Vec's capacity).
-    max_orders: usize,
-    order_latency_ns: u64,
-    response_latency_ns: u64,
+pub struct SimVenue {
+    exchange: SimExchange,
+    min_report_delay_ns: u64,
 }
 
-impl TouchVenue {
-    pub fn new(
-        instruments: usize,
-        max_levels: usize,
-        max_orders: usize,
-        order_latency_ns: u64,
-        response_latency_ns: u64,
-    ) -> Self {
-        TouchVenue {
-            market: MarketView::new(instruments, max_levels),
-            inbound: Vec::with_capacity(max_orders.max(1)),
-            max_orders: max_orders.max(1),
-            order_latency_ns,
-            response_latency_ns,
-        }
-    }
-
-    fn fill_or_reject(&self, order: Order, now: UnixNanos) -> VenueEvent {
-        match self.market.touch(order.instrument) {
-            Some(t) => {
-                let px = match order.side {
-                    Side::Buy => t.ask.px,
-                    Side::Sell => t.bid.px,
-                };
-                VenueEvent::Fill { order, px, qty: order.qty, ts: now }
-            }
-            None => VenueEvent::Reject { order, reason: RejectReason::NoLiquidity, ts: now },
-        }
-    }
-}
-
-impl Venue for TouchVenue {
-    #[inline]
-    fn on_market(&mut self, event: &MarketEvent) {
-        self.market.apply(&event.record);
-    }
-
-    #[inline]
-    fn submit(&mut self, order: Order, out: &mut impl FnMut(VenueEvent)) {
-        if self.inbound.len() >= self.max_orders {
-            out(VenueEvent::Reject { order, reason: RejectReason::TooManyOrders, ts: order.sent });
+impl SimVenue {
+    pub fn new(instruments: &[InstrumentSpec], config: &SimConfig) -> Self {
+        // A report can come as early as the fastest response after the exchange acted, and the
+        // exchange acts on a market event up to the largest feed latency before we receive it.
+        let feed_max = if config.feed.use_tape {
+            config.feed.max_tape_ns.max(config.feed.fallback_ns)
         } else {
-            self.inbound.push(order);
-        }
+            config.feed.fallback_ns
+        };
+        let min_report_delay_ns = config.response_latency.min().saturating_sub(feed_max);
+        SimVenue { exchange: SimExchange::new(instruments, config), min_report_delay_ns }
+    }
+
+    pub fn exchange(&self) -> &SimExchange {
+        &self.exchange
+    }
+}
+
+impl Venue for SimVenue {
+    #[inline]
+    fn on_market(&mut self, event: &MarketEvent, out: &mut impl FnMut(ExchEvent)) {
+        self.exchange.on_market(event, out);
     }
 
     #[inline]
-    fn match_due(&mut self, now: UnixNanos, out: &mut impl FnMut(VenueEvent)) {
-        // Constant latency keeps `inbound` in arrival order: the due orders are a prefix.
-        let due = self.inbound.iter().take_while(|o| o.sent.0.saturating_add(self.order_latency_ns) <= now.0).count();
-        for i in 0..due {
-            out(self.fill_or_reject(self.inbound[i], now));
-        }
-        self.inbound.drain(..due);
+    fn submit(&mut self, order: RiskApproved, sent: UnixNanos, out: &mut impl FnMut(ExchEvent)) {
+        self.exchange.submit(order.request(), sent, out);
     }
 
-    fn response_latency_ns(&self) -> u64 {
-        self.response_latency_ns
+    #[inline]
+    fn cancel(&mut self, order_id: u64, sent: UnixNanos, out: &mut impl FnMut(ExchEvent)) {
+        self.exchange.cancel(order_id, sent, out);
     }
 
-    fn market(&self) -> &MarketView {
-        &self.market
+    fn min_report_delay_ns(&self) -> u64 {
+        self.min_report_delay_ns
+    }
+
+    fn touch(&self, instrument: InstrumentId) -> Option<Touch> {
+        self.exchange.touch(instrument)
     }
 }

@@ -3,33 +3,40 @@
 //! One header row, then one row per record:
 //!
 //! ```text
-//! record,event_seq,ts_ns,kind,symbol,side,reason,order_id,px,qty,signal,realized_pnl
-//! 0,17,1723161254300000000,decision,ETHUSDT,buy,,0,2683.90,0.500,0.734000,
-//! 3,17,1723161254300000000,fill,ETHUSDT,buy,,1,2683.90,0.500,,-0.25000
+//! record,event_seq,ts_ns,kind,symbol,side,reason,order_id,px,qty,purpose,order_type,tif,liquidity,signal,fee,realized_pnl,position
+//! 0,17,1723161254300000000,decision,ETHUSDT,buy,,0,2683.90,0.500,entry,,,,0.734000,,,
+//! 1,17,1723161254300000000,order,ETHUSDT,buy,,1,0.00,0.500,entry,market,ioc,,,,,
+//! 2,17,1723161254300000000,fill,ETHUSDT,buy,,1,2683.90,0.500,,,,taker,,0.67097500,0.00000000,0.500
 //! ```
 //!
 //! Column types, so that readers infer sensible dtypes:
 //! - `record` (index in the journal), `event_seq`, `ts_ns` (tape time, ns since the Unix epoch) and
 //!   `order_id` are integers on every row; `order_id` is 0 on decision and blocked rows, which name
 //!   no order (a 0 rather than an empty cell keeps the column an integer in pandas).
-//! - `kind`, `symbol`, `side`, `reason` are short names (categoricals); `side` is empty where the
-//!   record has none, `reason` is empty except on blocked and reject rows.
-//! - `px`, `qty` are exact decimals at the instrument's price and quantity scales.
-//! - `signal` is the strategy's signal (the record's value in millionths, as a decimal) on decision
-//!   and blocked rows only; `realized_pnl` is the PnL a fill locked in, in the quote currency at
-//!   price + quantity decimals, on fill rows only. Other rows leave them empty, which pandas and
-//!   polars read as missing in a float column.
+//! - `kind`, `symbol`, `side`, `reason`, `purpose`, `order_type`, `tif`, `liquidity` are short names
+//!   (categoricals), empty where the record has none: `reason` on blocked, reject and
+//!   cancel_reject rows; `purpose` on decision, blocked and order rows; `order_type` and `tif` on
+//!   order rows; `liquidity` on fill rows.
+//! - `px`, `qty` are exact decimals at the instrument's price and quantity scales (`px` is 0 on a
+//!   market order; `qty` is what was left on canceled and expired rows).
+//! - `signal` is the strategy's signal (millionths in the record, as a decimal) on decision and
+//!   blocked rows. On fill rows, `fee` is the fee (negative: a rebate), `realized_pnl` the gross PnL
+//!   the fill locked in and `position` the instrument's position after it: money in the quote
+//!   currency at price + quantity decimals, exact, computed by booking the fills in order (the
+//!   record keeps the fee; realized PnL follows from the fills). Other rows leave them empty, which
+//!   pandas and polars read as missing.
 //!
 //! Symbols are validated to hold no commas, spaces or quotes, so no cell needs quoting.
 
 use super::reader::Journal;
 use super::record::EntryKind;
-use crate::types::Fixed;
-use std::fmt;
+use crate::account::Position;
+use crate::orders::{Liquidity, Purpose, TimeInForce};
+use crate::types::{Fixed, Price, Qty, format_wide};
 use std::io::{self, Write};
 
 /// The header row.
-pub const CSV_COLUMNS: &str = "record,event_seq,ts_ns,kind,symbol,side,reason,order_id,px,qty,signal,realized_pnl";
+pub const CSV_COLUMNS: &str = "record,event_seq,ts_ns,kind,symbol,side,reason,order_id,px,qty,purpose,order_type,tif,liquidity,signal,fee,realized_pnl,position";
 
 /// Decimals of the `signal` column: the record stores the signal in millionths.
 const SIGNAL_SCALE: u8 = 6;
@@ -37,6 +44,7 @@ const SIGNAL_SCALE: u8 = 6;
 /// Writes `journal`'s records as CSV to `out`; returns the number of rows after the header.
 pub fn write_csv(journal: &Journal, out: &mut impl Write) -> io::Result<u64> {
     writeln!(out, "{CSV_COLUMNS}")?;
+    let mut positions = vec![Position::default(); journal.instruments().len()];
     for (i, rec) in journal.records().iter().enumerate() {
         // `Journal::open` checks both for every record it keeps; a failure here is a bug.
         let invalid = |what: String| io::Error::new(io::ErrorKind::InvalidData, format!("record {i}: {what}"));
@@ -58,32 +66,52 @@ pub fn write_csv(journal: &Journal, out: &mut impl Write) -> io::Result<u64> {
             rec.px.at(spec.price_scale),
             rec.qty.at(spec.qty_scale),
         )?;
-        match kind {
-            EntryKind::Decision | EntryKind::Blocked => writeln!(out, "{},", Fixed::new(rec.value, SIGNAL_SCALE))?,
-            EntryKind::Fill => {
-                writeln!(out, ",{}", Wide(Fixed::new(rec.value, spec.price_scale + spec.qty_scale)))?;
+        let purpose = match kind {
+            EntryKind::Decision | EntryKind::Blocked | EntryKind::Order => {
+                Purpose::from_u8(rec.aux).map_or("", Purpose::as_str)
             }
-            EntryKind::Order | EntryKind::Reject => writeln!(out, ",")?,
+            _ => "",
+        };
+        let (order_type, tif) = if kind == EntryKind::Order {
+            // `OrderKind::as_u8`'s bytes.
+            let order_type = match rec.order_type {
+                1 => "market",
+                2 => "limit",
+                _ => "",
+            };
+            let tif = match TimeInForce::from_u8(rec.tif) {
+                Some(TimeInForce::Gtc) => "gtc",
+                Some(TimeInForce::Ioc) => "ioc",
+                Some(TimeInForce::PostOnly) => "post_only",
+                None => "",
+            };
+            (order_type, tif)
+        } else {
+            ("", "")
+        };
+        let liquidity =
+            if kind == EntryKind::Fill { Liquidity::from_u8(rec.aux).map_or("", Liquidity::as_str) } else { "" };
+        write!(out, "{purpose},{order_type},{tif},{liquidity},")?;
+        match kind {
+            EntryKind::Decision | EntryKind::Blocked => writeln!(out, "{},,,", Fixed::new(rec.value, SIGNAL_SCALE))?,
+            EntryKind::Fill => {
+                let money = spec.price_scale + spec.qty_scale;
+                let (Some(side), Some(pos)) = (rec.side(), positions.get_mut(rec.instrument.index())) else {
+                    return Err(invalid("a fill without a side".into()));
+                };
+                let effect = pos.apply(side, Price(rec.px.0), Qty(rec.qty.0), i128::from(rec.value));
+                writeln!(
+                    out,
+                    ",{},{},{}",
+                    format_wide(i128::from(rec.value), money),
+                    format_wide(effect.realized, money),
+                    Fixed::new(pos.qty, spec.qty_scale)
+                )?;
+            }
+            _ => writeln!(out, ",,,")?,
         }
     }
     Ok(journal.records().len() as u64)
-}
-
-/// A [`Fixed`] that displays at any scale. `Fixed` computes `10^scale` in a `u64`, which overflows
-/// past 19 decimals, and a PnL's scale (price + quantity decimals) reaches 24. Past 19 decimals
-/// every `i64` is below one unit: `0.` and its digits, zero-padded to the scale.
-struct Wide(Fixed);
-
-impl fmt::Display for Wide {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let Fixed { value, scale } = self.0;
-        if scale <= 19 {
-            return self.0.fmt(f);
-        }
-        let sign = if value < 0 { "-" } else { "" };
-        let width = usize::from(scale);
-        write!(f, "{sign}0.{:0width$}", value.unsigned_abs())
-    }
 }
 
 #[cfg(test)]
@@ -92,9 +120,11 @@ mod tests {
 
     #[test]
     fn wide_decimals_do_not_overflow() {
-        assert_eq!(Wide(Fixed::new(-25, 5)).to_string(), "-0.00025");
-        assert_eq!(Wide(Fixed::new(i64::MAX, 19)).to_string(), "0.9223372036854775807");
-        assert_eq!(Wide(Fixed::new(i64::MIN, 24)).to_string(), "-0.000009223372036854775808");
-        assert_eq!(Wide(Fixed::new(0, 20)).to_string(), "0.00000000000000000000");
+        assert_eq!(format_wide(-25, 5), "-0.00025");
+        assert_eq!(format_wide(i128::from(i64::MAX), 19), "0.9223372036854775807");
+        assert_eq!(format_wide(i128::from(i64::MIN), 24), "-0.000009223372036854775808");
+        assert_eq!(format_wide(0, 20), "0.00000000000000000000");
+        assert_eq!(format_wide(-1_500, 3), "-1.500");
+        assert_eq!(format_wide(7, 0), "7");
     }
 }

@@ -232,8 +232,8 @@ fn check_record(rec: &JournalRecord, instruments: usize) -> Result<(), String> {
     }
     let reason_ok = match kind {
         EntryKind::Blocked => BlockReason::from_u8(rec.reason).is_some(),
-        EntryKind::Reject => RejectReason::from_u8(rec.reason).is_some(),
-        EntryKind::Decision | EntryKind::Order | EntryKind::Fill => rec.reason == 0,
+        EntryKind::Reject | EntryKind::CancelReject => RejectReason::from_u8(rec.reason).is_some(),
+        _ => rec.reason == 0,
     };
     if !reason_ok {
         return Err(format!("reason byte {} on a {} record", rec.reason, kind.as_str()));

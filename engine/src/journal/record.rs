@@ -17,28 +17,47 @@ pub const JOURNAL_RECORD_SIZE: usize = 64;
 #[repr(u8)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum EntryKind {
-    /// The strategy wants to trade and the pre-trade checks let it: an order follows.
+    /// The strategy wants to trade and every check let it: an order follows. `aux` is the
+    /// [`Purpose`](crate::orders::Purpose) (entry or which exit).
     Decision = 1,
-    /// The strategy wanted to trade and was refused; `reason` is a [`BlockReason`].
+    /// The strategy wanted to trade and was refused; `reason` is a [`BlockReason`], `aux` the purpose.
     Blocked = 2,
-    /// An order sent to the venue; `order_id` names it from here on.
+    /// An order sent to the venue; `order_id` names it from here on. `px` is the limit price (0 for
+    /// a market order), `aux` the purpose, `order_type` and `tif` its kind and time in force.
     Order = 3,
-    /// (Part of) an order filled at `px` for `qty`.
+    /// (Part of) an order filled at `px` for `qty`; `value` is the fee (negative: a rebate), `aux`
+    /// the [`Liquidity`](crate::orders::Liquidity) (1 maker, 2 taker).
     Fill = 4,
     /// The venue refused an order; `reason` is a [`RejectReason`].
     Reject = 5,
+    /// The venue accepted an order.
+    Ack = 6,
+    /// The strategy asked the venue to cancel an order.
+    CancelRequest = 7,
+    /// The venue cancelled an order at our request; `qty` is what was still open.
+    Canceled = 8,
+    /// The unfilled rest (`qty`) of an IOC or market order ended without a fill.
+    Expired = 9,
+    /// The venue refused a cancel (the order had already ended); `reason` is a [`RejectReason`].
+    CancelReject = 10,
 }
 
 impl EntryKind {
+    pub const ALL: [EntryKind; 10] = [
+        EntryKind::Decision,
+        EntryKind::Blocked,
+        EntryKind::Order,
+        EntryKind::Fill,
+        EntryKind::Reject,
+        EntryKind::Ack,
+        EntryKind::CancelRequest,
+        EntryKind::Canceled,
+        EntryKind::Expired,
+        EntryKind::CancelReject,
+    ];
+
     pub fn from_u8(v: u8) -> Option<Self> {
-        Some(match v {
-            1 => EntryKind::Decision,
-            2 => EntryKind::Blocked,
-            3 => EntryKind::Order,
-            4 => EntryKind::Fill,
-            5 => EntryKind::Reject,
-            _ => return None,
-        })
+        Self::ALL.get(usize::from(v).checked_sub(1)?).copied()
     }
 
     pub fn as_str(self) -> &'static str {
@@ -48,6 +67,11 @@ impl EntryKind {
             EntryKind::Order => "order",
             EntryKind::Fill => "fill",
             EntryKind::Reject => "reject",
+            EntryKind::Ack => "ack",
+            EntryKind::CancelRequest => "cancel_request",
+            EntryKind::Canceled => "canceled",
+            EntryKind::Expired => "expired",
+            EntryKind::CancelReject => "cancel_reject",
         }
     }
 }
@@ -85,29 +109,61 @@ impl Side {
     }
 }
 
-/// Why a candidate trade was refused before it became an order.
+/// Why a candidate trade was refused before it became an order: the strategy's own checks (1–4)
+/// and the risk gate's ([`RiskReject`](crate::risk::RiskReject), 5 on).
 #[repr(u8)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum BlockReason {
-    /// The order would take the position past `max_position`.
+    /// The order would take the position past a `max_position` (the strategy's or the risk gate's).
     PositionLimit = 1,
     /// There is no two-sided, uncrossed book to price the order against.
     NoMarket = 2,
     /// The spread is wider than the strategy accepts.
     SpreadTooWide = 3,
-    /// `max_in_flight` orders already await the venue's answer.
+    /// `max_in_flight` orders are already working or on their way.
     InFlightLimit = 4,
+    /// Risk: the kill switch is engaged.
+    Killed = 5,
+    /// Risk: the engine is HALTED and the order is an entry.
+    Halted = 6,
+    /// Risk: today's loss passed the daily loss limit (the engine is halted for the day).
+    DailyLossLimit = 7,
+    /// Risk: the state allows only orders that reduce the exposure.
+    ReduceOnly = 8,
+    /// Risk: quantity above `max_order_qty`.
+    OrderQty = 9,
+    /// Risk: price × quantity above `max_order_notional`.
+    OrderNotional = 10,
+    /// Risk: the price lies outside the collar around the mid.
+    PriceCollar = 11,
+    /// Risk: the order-rate limit is spent.
+    RateLimit = 12,
+    /// Risk: a non-positive quantity or price.
+    InvalidOrder = 13,
+    /// Risk: no limits for the instrument.
+    UnknownInstrument = 14,
 }
 
 impl BlockReason {
+    pub const ALL: [BlockReason; 14] = [
+        BlockReason::PositionLimit,
+        BlockReason::NoMarket,
+        BlockReason::SpreadTooWide,
+        BlockReason::InFlightLimit,
+        BlockReason::Killed,
+        BlockReason::Halted,
+        BlockReason::DailyLossLimit,
+        BlockReason::ReduceOnly,
+        BlockReason::OrderQty,
+        BlockReason::OrderNotional,
+        BlockReason::PriceCollar,
+        BlockReason::RateLimit,
+        BlockReason::InvalidOrder,
+        BlockReason::UnknownInstrument,
+    ];
+
     pub fn from_u8(v: u8) -> Option<Self> {
-        Some(match v {
-            1 => BlockReason::PositionLimit,
-            2 => BlockReason::NoMarket,
-            3 => BlockReason::SpreadTooWide,
-            4 => BlockReason::InFlightLimit,
-            _ => return None,
-        })
+        Self::ALL.get(usize::from(v).checked_sub(1)?).copied()
     }
 
     pub fn as_str(self) -> &'static str {
@@ -116,33 +172,72 @@ impl BlockReason {
             BlockReason::NoMarket => "no_market",
             BlockReason::SpreadTooWide => "spread_too_wide",
             BlockReason::InFlightLimit => "in_flight_limit",
+            BlockReason::Killed => "killed",
+            BlockReason::Halted => "halted",
+            BlockReason::DailyLossLimit => "daily_loss_limit",
+            BlockReason::ReduceOnly => "reduce_only",
+            BlockReason::OrderQty => "max_order_qty",
+            BlockReason::OrderNotional => "max_order_notional",
+            BlockReason::PriceCollar => "price_collar",
+            BlockReason::RateLimit => "rate_limit",
+            BlockReason::InvalidOrder => "invalid_order",
+            BlockReason::UnknownInstrument => "unknown_instrument",
         }
     }
 }
 
-/// Why the venue refused an order.
+/// Why the venue refused an order or a cancel.
 #[repr(u8)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum RejectReason {
     /// Nothing on the opposite side of the book to fill a market order against.
     NoLiquidity = 1,
-    /// The venue holds as many working orders for us as it accepts.
+    /// The venue holds as many working orders (or requests in flight) for us as it accepts.
     TooManyOrders = 2,
+    /// Quantity not positive or not a multiple of the lot.
+    InvalidQty = 3,
+    /// Limit price not positive or not on the tick.
+    InvalidPrice = 4,
+    /// A post-only order would have taken liquidity.
+    PostOnlyWouldCross = 5,
+    /// The order id is already working.
+    DuplicateOrderId = 6,
+    /// A cancel or modify named an order the venue never had.
+    UnknownOrder = 7,
+    /// A cancel or modify arrived after the order had ended (its fill stands).
+    TooLate = 8,
+    /// The venue does not list the instrument.
+    UnknownInstrument = 9,
 }
 
 impl RejectReason {
+    pub const ALL: [RejectReason; 9] = [
+        RejectReason::NoLiquidity,
+        RejectReason::TooManyOrders,
+        RejectReason::InvalidQty,
+        RejectReason::InvalidPrice,
+        RejectReason::PostOnlyWouldCross,
+        RejectReason::DuplicateOrderId,
+        RejectReason::UnknownOrder,
+        RejectReason::TooLate,
+        RejectReason::UnknownInstrument,
+    ];
+
     pub fn from_u8(v: u8) -> Option<Self> {
-        match v {
-            1 => Some(RejectReason::NoLiquidity),
-            2 => Some(RejectReason::TooManyOrders),
-            _ => None,
-        }
+        Self::ALL.get(usize::from(v).checked_sub(1)?).copied()
     }
 
     pub fn as_str(self) -> &'static str {
         match self {
             RejectReason::NoLiquidity => "no_liquidity",
             RejectReason::TooManyOrders => "too_many_orders",
+            RejectReason::InvalidQty => "invalid_qty",
+            RejectReason::InvalidPrice => "invalid_price",
+            RejectReason::PostOnlyWouldCross => "post_only_would_cross",
+            RejectReason::DuplicateOrderId => "duplicate_order_id",
+            RejectReason::UnknownOrder => "unknown_order",
+            RejectReason::TooLate => "too_late",
+            RejectReason::UnknownInstrument => "unknown_instrument",
         }
     }
 }
@@ -150,9 +245,10 @@ impl RejectReason {
 /// The record as it lies in the file.
 ///
 /// `value` depends on `kind`: for Decision and Blocked it is the strategy's signal in millionths
-/// (an imbalance of 0.734 is 734000); for Fill it is the realized PnL the fill locked in, in units of
-/// `10^-(price_scale + qty_scale)` of the quote currency, as the execute stage's position saw it; for
-/// Order and Reject it is 0.
+/// (an imbalance of 0.734 is 734000); for Fill it is the fee, in units of
+/// `10^-(price_scale + qty_scale)` of the quote currency (negative for a rebate; realized PnL is
+/// not stored: it follows exactly from the fills, and `kestrel journal export` computes it); 0
+/// otherwise.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
 pub struct JournalRecord {
@@ -162,9 +258,11 @@ pub struct JournalRecord {
     pub kind: u8,
     /// A [`Side`] as a byte; 0 where it does not apply.
     pub side: u8,
-    /// A [`BlockReason`] for Blocked, a [`RejectReason`] for Reject, 0 otherwise.
+    /// A [`BlockReason`] for Blocked, a [`RejectReason`] for Reject and CancelReject, 0 otherwise.
     pub reason: u8,
-    pub _pad0: u8,
+    /// Per kind (see [`EntryKind`]): the purpose on Decision, Blocked and Order; the liquidity on
+    /// Fill; 0 otherwise.
+    pub aux: u8,
     /// Index (from 0) of the tape record, within this run, whose processing wrote this record.
     pub event_seq: u64,
     /// Tape time (`ts_local` of that tape record).
@@ -174,7 +272,11 @@ pub struct JournalRecord {
     pub px: Price,
     pub qty: Qty,
     pub instrument: InstrumentId,
-    pub _pad1: [u8; 6],
+    /// On Order records: 1 market, 2 limit; 0 elsewhere.
+    pub order_type: u8,
+    /// On Order records: 1 GTC, 2 IOC, 3 post-only; 0 elsewhere.
+    pub tif: u8,
+    pub _pad1: [u8; 4],
     pub value: i64,
 }
 
@@ -207,8 +309,8 @@ impl JournalRecord {
     pub fn reason_str(&self) -> Option<&'static str> {
         match self.kind()? {
             EntryKind::Blocked => BlockReason::from_u8(self.reason).map(BlockReason::as_str),
-            EntryKind::Reject => RejectReason::from_u8(self.reason).map(RejectReason::as_str),
-            EntryKind::Decision | EntryKind::Order | EntryKind::Fill => None,
+            EntryKind::Reject | EntryKind::CancelReject => RejectReason::from_u8(self.reason).map(RejectReason::as_str),
+            _ => None,
         }
     }
 }

@@ -1,9 +1,10 @@
-//! A paper run: a tape replayed through the hot pipeline against the paper venue, written to a run
+//! A paper run: a tape replayed through the hot pipeline against the simulated exchange, written to a run
 //! directory. This is the cold side's job around the hot one: build and check everything, start the
 //! runners, wait, then write the journal's end, the latency files and the summary.
 //!
 //! A run directory holds:
-//! - `journal.kj`: every decision, block, order, fill and reject (`kestrel journal export` → CSV);
+//! - `journal.kj`: every decision, block, order, ack, fill, cancel, expiry and reject
+//!   (`kestrel journal export` → CSV);
 //! - `latency.hlog`: the histograms in the HdrHistogram interval-log format, one tagged interval per
 //!   metric; `latency.json`: their percentiles;
 //! - `summary.json`: counts, PnL, win rate, throughput, latency percentiles, back-pressure;
@@ -13,15 +14,15 @@ mod summary;
 
 pub use summary::{InstrumentSummary, RunSummary};
 
-use crate::config::{ConfigError, RawConfig, RunSettings, resolve_strategy};
+use crate::config::{ConfigError, RawConfig, RunSettings, Trading, resolve_trading};
 use crate::decide::DecideStage;
-use crate::decide::RuleParams;
-use crate::execute::{ExecuteStage, TouchVenue};
+use crate::execute::{ExecuteStage, SimVenue};
 use crate::features::FeatureStage;
 use crate::ingest::TapeSource;
 use crate::journal::{JournalError, JournalMeta, JournalWriter};
 use crate::latency::{write_hlog, write_json};
 use crate::pipeline::{self, Pipeline, Plan, PlanError, RunControl, StopFlag, ThreadPanic};
+use crate::risk::{RiskConfigError, RiskGate};
 use crate::tape::Tape;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -43,6 +44,8 @@ pub enum PaperError {
     OutExists(PathBuf),
     #[error(transparent)]
     Thread(#[from] ThreadPanic),
+    #[error("risk limits: {0}")]
+    Risk(#[from] RiskConfigError),
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> PaperError + '_ {
@@ -73,7 +76,7 @@ pub struct Prepared {
     request: PaperRequest,
     settings: RunSettings,
     plan: Plan,
-    pipeline: Pipeline<TapeSource, TouchVenue>,
+    pipeline: Pipeline<TapeSource, SimVenue>,
 }
 
 impl Prepared {
@@ -96,7 +99,7 @@ pub fn prepare(request: PaperRequest, control: &Arc<RunControl>) -> Result<Prepa
     let origin = request.config_origin.clone();
     let settings = RunSettings::from_raw(&request.config, &origin)?;
     let instruments = request.tape.instruments();
-    let params = resolve_strategy(&request.config.strategy, instruments, &origin)?;
+    let trading = resolve_trading(&request.config, instruments, &origin)?;
     let plan =
         pipeline::plan(settings.topology, settings.wait, request.cores, settings.pin_threads, settings.ring_capacity)?;
 
@@ -109,34 +112,31 @@ pub fn prepare(request: PaperRequest, control: &Arc<RunControl>) -> Result<Prepa
     let journal =
         JournalWriter::create(request.out_dir.join(JOURNAL_FILE), instruments, meta, settings.journal_capacity)?;
 
-    let pipeline = build_pipeline(request.tape.clone(), &settings, params, journal, control.stop_flag());
+    let pipeline = build_pipeline(request.tape.clone(), &settings, trading, journal, control.stop_flag())?;
     Ok(Prepared { request, settings, plan, pipeline })
 }
 
-/// The hot stages for a replay of `tape`: a tape source, features, the rule strategy, the paper venue
-/// and the journal. (Tests and benches build pipelines with it too.)
+/// The hot stages for a replay of `tape`: a tape source, features, the rule strategy with its risk
+/// gate, the simulated exchange and the journal. (Tests and benches build pipelines with it too.)
 pub fn build_pipeline(
     tape: Arc<Tape>,
     settings: &RunSettings,
-    params: RuleParams,
+    trading: Trading,
     journal: JournalWriter,
     stop: StopFlag,
-) -> Pipeline<TapeSource, TouchVenue> {
-    let n = tape.instruments().len();
-    let venue = TouchVenue::new(
-        n,
-        settings.book_levels,
-        params.max_in_flight as usize,
-        settings.paper.order_latency_ns,
-        settings.paper.response_latency_ns,
-    );
-    Pipeline {
-        features: FeatureStage::new(tape.instruments(), &settings.features),
+) -> Result<Pipeline<TapeSource, SimVenue>, RiskConfigError> {
+    let specs = tape.instruments();
+    let n = specs.len();
+    let venue = SimVenue::new(specs, &trading.exchange);
+    let mut gate = RiskGate::new(trading.risk)?;
+    gate.set_state(trading.initial_state);
+    Ok(Pipeline {
+        features: FeatureStage::new(specs, &settings.features),
+        decide: DecideStage::new(trading.params, gate, specs),
+        execute: ExecuteStage::new(venue, n, trading.decision_latency),
         source: TapeSource::new(tape, settings.speed, stop),
-        decide: DecideStage::new(params),
-        execute: ExecuteStage::new(venue, n),
         journal,
-    }
+    })
 }
 
 /// Runs a prepared run to the end of the tape (or a stop request), then writes the run directory's
@@ -171,6 +171,8 @@ pub fn run(
         events: finished.events,
         elapsed,
         execute: &finished.execute,
+        risk: finished.decide.gate(),
+        report_errors: finished.decide.report_errors(),
         latency: &finished.latency,
         links: &finished.links,
         journal: &journal_summary,
@@ -185,11 +187,11 @@ pub fn run(
     Ok(summary)
 }
 
-/// A hash of the settings that decide what the journal holds: the strategy, the paper venue and the
-/// book depth. Topology, wait strategy, rings, pinning and speed change how fast a run goes, never what
+/// A hash of the settings that decide what the journal holds: the strategy, the simulated exchange,
+/// fees, risk limits and the book depth. Topology, wait strategy, rings, pinning and speed change how fast a run goes, never what
 /// it decides, so two runs that differ only in those have byte-identical journals, headers included.
 fn decision_hash(config: &RawConfig) -> u64 {
-    let semantic = (&config.strategy, &config.paper, config.engine.book_levels);
+    let semantic = (&config.strategy, &config.exchange, &config.fees, &config.risk, config.engine.book_levels);
     let text = serde_json::to_string(&semantic).unwrap_or_default();
     // Two CRC-32s over different seeds make a 64-bit fingerprint; this is for telling configs apart,
     // not for security.

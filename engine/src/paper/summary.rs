@@ -2,11 +2,11 @@
 
 use super::PaperRequest;
 use crate::config::RunSettings;
-use crate::execute::{ExecuteStage, TouchVenue, Venue};
+use crate::execute::{ExecuteStage, SimVenue, Venue};
 use crate::journal::JournalSummary;
 use crate::latency::{LatencyRecorder, Percentiles, report};
 use crate::pipeline::{LinkStats, Plan};
-use crate::types::{Fixed, InstrumentId};
+use crate::types::{Fixed, InstrumentId, format_wide};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -33,7 +33,21 @@ pub struct RunSummary {
     pub blocked: u64,
     pub orders: u64,
     pub fills: u64,
+    /// Fills that rested in the book (maker), of `fills`.
+    pub maker_fills: u64,
+    /// Orders the venue refused.
     pub rejects: u64,
+    /// Exit orders sent by brackets (take-profit, stop-loss, time exit), of `orders`.
+    pub exits: u64,
+    pub cancels: u64,
+    /// IOC and market orders whose rest ended unfilled.
+    pub expired: u64,
+    /// Candidates the risk gate refused, by reason (the rest of `blocked` are the strategy's own).
+    pub risk_rejects: BTreeMap<&'static str, u64>,
+    /// Trading state at the end: active, reducing or halted (killed when the kill switch is on).
+    pub trading_state: &'static str,
+    /// Venue reports the strategy's account could not apply (0 unless something is wrong).
+    pub report_errors: u64,
     /// Fills that reduced a position, and the share of them that made money.
     pub closing_fills: u64,
     pub win_rate: Option<f64>,
@@ -60,9 +74,13 @@ pub struct RunSummary {
 pub struct InstrumentSummary {
     pub symbol: String,
     pub position: String,
+    /// Gross price PnL locked in by closing fills.
     pub realized_pnl: String,
+    /// Fees paid, net of rebates.
+    pub fees: String,
     /// The open position marked where it would close: a long at the bid, a short at the ask.
     pub unrealized_pnl: String,
+    /// Realized − fees + unrealized.
     pub total_pnl: String,
     pub volume: String,
     pub orders: u64,
@@ -76,7 +94,9 @@ pub(super) struct Inputs<'a> {
     pub plan: &'a Plan,
     pub events: u64,
     pub elapsed: Duration,
-    pub execute: &'a ExecuteStage<TouchVenue>,
+    pub execute: &'a ExecuteStage<SimVenue>,
+    pub risk: &'a crate::risk::RiskGate,
+    pub report_errors: u64,
     pub latency: &'a LatencyRecorder,
     pub links: &'a [LinkStats],
     pub journal: &'a JournalSummary,
@@ -90,15 +110,8 @@ fn rate(wins: u64, of: u64) -> Option<f64> {
     (of > 0).then(|| wins as f64 / of as f64)
 }
 
-/// An exact decimal of `v × 10^-scale` (money has price + quantity decimals, up to 24, and i128 range).
 fn money(v: i128, scale: u8) -> String {
-    let unit = 10u128.pow(u32::from(scale));
-    let (sign, m) = (if v < 0 { "-" } else { "" }, v.unsigned_abs());
-    if scale == 0 {
-        format!("{sign}{m}")
-    } else {
-        format!("{sign}{}.{:0w$}", m / unit, m % unit, w = usize::from(scale))
-    }
+    format_wide(v, scale)
 }
 
 impl RunSummary {
@@ -107,23 +120,24 @@ impl RunSummary {
         let header = tape.header();
         let specs = tape.instruments();
         let stats = i.execute.stats();
-        let market = i.execute.venue().market();
+        let venue = i.execute.venue();
         let mut instruments = Vec::new();
         let mut pnl_total = 0.0;
         for (idx, (spec, st)) in specs.iter().zip(stats).enumerate() {
             let pos = st.position;
             let money_scale = spec.price_scale + spec.qty_scale;
-            let unrealized = match market.touch(InstrumentId(idx as u16)) {
+            let unrealized = match venue.touch(InstrumentId(idx as u16)) {
                 Some(t) if pos.qty > 0 => pos.unrealized(t.bid.px),
                 Some(t) if pos.qty < 0 => pos.unrealized(t.ask.px),
                 _ => 0,
             };
-            let total = pos.realized + unrealized;
+            let total = pos.realized - pos.fees + unrealized;
             pnl_total += total as f64 / 10f64.powi(i32::from(money_scale));
             instruments.push(InstrumentSummary {
                 symbol: spec.symbol.clone(),
                 position: Fixed::new(pos.qty, spec.qty_scale).to_string(),
                 realized_pnl: money(pos.realized, money_scale),
+                fees: money(pos.fees, money_scale),
                 unrealized_pnl: money(unrealized, money_scale),
                 total_pnl: money(total, money_scale),
                 volume: Fixed::new(st.volume, spec.qty_scale).to_string(),
@@ -153,7 +167,18 @@ impl RunSummary {
             blocked: sum(|s| s.blocked),
             orders: sum(|s| s.orders),
             fills: sum(|s| s.fills),
+            maker_fills: sum(|s| s.maker_fills),
             rejects: sum(|s| s.rejects),
+            exits: sum(|s| s.exits),
+            cancels: sum(|s| s.cancels),
+            expired: sum(|s| s.expired),
+            risk_rejects: crate::risk::RiskReject::ALL
+                .iter()
+                .map(|&r| (r.as_str(), i.risk.counters().rejected(r)))
+                .filter(|&(_, n)| n > 0)
+                .collect(),
+            trading_state: if i.risk.is_killed() { "killed" } else { i.risk.state().as_str() },
+            report_errors: i.report_errors,
             closing_fills: sum(|s| s.closing_fills),
             win_rate: rate(sum(|s| s.winning_fills), sum(|s| s.closing_fills)),
             pnl_total,

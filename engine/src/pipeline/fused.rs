@@ -27,7 +27,7 @@ pub struct Fused<S, V> {
 
 impl<S: Source, V: Venue> Fused<S, V> {
     pub fn new(pipeline: Pipeline<S, V>) -> Self {
-        let capacity = pipeline.decide.params().max_in_flight.max(1) as usize;
+        let capacity = super::report_capacity(&pipeline.decide);
         let (reports_tx, reports_rx) = rtrb::RingBuffer::new(capacity);
         Fused {
             pipeline,
@@ -72,7 +72,7 @@ impl<S: Source, V: Venue> Fused<S, V> {
         self.latency.record(Metric::TickToDecision, sw.nanos(event.stamp, t_decided));
 
         let mut sink = Sink { journal: &mut p.journal, reports: &mut self.reports_tx, error: &mut self.journal_error };
-        let step = p.execute.on_event(&intent, &mut sink);
+        let step = p.execute.on_event(intent, &mut sink);
         let t_executed = sw.stamp();
         self.latency.record(Metric::Execute, sw.nanos(t_decided, t_executed));
         if step.orders_sent > 0 {

@@ -31,6 +31,14 @@ use crate::latency::LatencyRecorder;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+/// Slots of the ring carrying reports from execute back to decide. Reports wait there until their
+/// arrival time, so it must hold every answer the venue gives within one response latency: an ack,
+/// any number of partial fills and a cancel or expiry per order. The bound is generous (a few
+/// hundred KB) because a full ring cannot drop a report without desynchronising decide.
+pub(crate) fn report_capacity(decide: &DecideStage) -> usize {
+    (decide.max_orders() * 512).max(8192)
+}
+
 /// Everything a run needs on the hot side, built and validated before any thread starts.
 #[derive(Debug)]
 pub struct Pipeline<S, V> {

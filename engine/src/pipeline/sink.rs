@@ -12,9 +12,9 @@ pub(crate) trait ReportOut {
 impl ReportOut for rtrb::Producer<Report> {
     #[inline]
     fn push_report(&mut self, report: Report) {
-        // The ring holds `max_in_flight` reports and decide never has more orders than that in
-        // flight, so it cannot be full; if it were, dropping would desynchronise decide, so fail loud.
-        assert!(self.push(report).is_ok(), "report ring full: in-flight bound broken");
+        // Sized by `report_capacity` for every answer due within one response latency; dropping one
+        // would desynchronise decide, so a full ring is a broken bound and fails loud.
+        assert!(self.push(report).is_ok(), "report ring full: more venue answers in flight than report_capacity");
     }
 }
 

@@ -5,7 +5,7 @@
 /// syscalls or format text in it (DESIGN.md §2).
 pub trait Stage: Send {
     type In: Copy + Send;
-    type Out: Copy + Send;
+    type Out: Send;
 
     fn on_event(&mut self, input: &Self::In) -> Self::Out;
 }

@@ -49,7 +49,7 @@ where
     let (md_tx, md_rx) = link::<MarketEvent>("ingest→features", cap, plan.wait);
     let (feat_tx, feat_rx) = link::<Featured>("features→decide", cap, plan.wait);
     let (intent_tx, intent_rx) = link::<Intent>("decide→execute", cap, plan.wait);
-    let report_cap = decide.params().max_in_flight.max(1) as usize;
+    let report_cap = super::report_capacity(&decide);
     let (report_tx, report_rx) = link::<Report>("execute→decide (reports)", report_cap, plan.wait);
     let exec_done = Arc::new(Padded(AtomicU64::new(0)));
     let core = |i: usize| plan.hot_cores.get(i).copied().flatten();
@@ -213,17 +213,18 @@ fn execute_loop<V: Venue>(
     let mut error = None;
     let mut events = 0;
     while let Some(intent) = rx.recv() {
+        let (stamp, seq) = (intent.event.stamp, intent.event.seq);
         let t0 = sw.stamp();
         let mut sink = Sink { journal: &mut journal, reports: &mut reports, error: &mut error };
-        let step = execute.on_event(&intent, &mut sink);
+        let step = execute.on_event(intent, &mut sink);
         let t1 = sw.stamp();
         latency.record(Metric::Execute, sw.nanos(t0, t1));
         if step.orders_sent > 0 {
-            latency.record(Metric::TickToOrder, sw.nanos(intent.event.stamp, t1));
+            latency.record(Metric::TickToOrder, sw.nanos(stamp, t1));
         }
         events += 1;
         // Release: the reports pushed above are visible to decide once it reads this count.
-        exec_done.0.store(intent.event.seq + 1, Ordering::Release);
+        exec_done.0.store(seq + 1, Ordering::Release);
         reports.notify(); // decide may be parked waiting for this count
         ctl.set_executed(events);
         if error.is_some() {

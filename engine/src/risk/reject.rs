@@ -81,6 +81,26 @@ impl RiskReject {
     }
 }
 
+impl From<RiskReject> for crate::journal::BlockReason {
+    fn from(r: RiskReject) -> Self {
+        use crate::journal::BlockReason as B;
+        match r {
+            RiskReject::Killed => B::Killed,
+            RiskReject::UnknownInstrument => B::UnknownInstrument,
+            RiskReject::InvalidOrder => B::InvalidOrder,
+            RiskReject::Halted => B::Halted,
+            RiskReject::DailyLossLimit => B::DailyLossLimit,
+            RiskReject::ReduceOnly => B::ReduceOnly,
+            RiskReject::NoMarket => B::NoMarket,
+            RiskReject::OrderQty => B::OrderQty,
+            RiskReject::OrderNotional => B::OrderNotional,
+            RiskReject::PriceCollar => B::PriceCollar,
+            RiskReject::PositionLimit => B::PositionLimit,
+            RiskReject::RateLimit => B::RateLimit,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,6 +113,15 @@ mod tests {
         }
         assert_eq!(RiskReject::from_u8(0), None);
         assert_eq!(RiskReject::from_u8(13), None);
+    }
+
+    #[test]
+    fn every_reason_has_a_journal_name_of_its_own() {
+        let mut names: Vec<&str> =
+            RiskReject::ALL.iter().map(|&r| crate::journal::BlockReason::from(r).as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), RiskReject::ALL.len());
     }
 
     #[test]

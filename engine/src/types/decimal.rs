@@ -18,6 +18,17 @@ pub enum DecimalError {
     Overflow(String),
 }
 
+/// An exact decimal of `v × 10^-scale`, for money in `i128` at any scale up to 38 (price + quantity
+/// decimals reach 24, past what [`Fixed`] can show).
+pub fn format_wide(v: i128, scale: u8) -> String {
+    let (sign, m) = (if v < 0 { "-" } else { "" }, v.unsigned_abs());
+    if scale == 0 {
+        return format!("{sign}{m}");
+    }
+    let unit = 10u128.pow(u32::from(scale.min(38)));
+    format!("{sign}{}.{:0w$}", m / unit, m % unit, w = usize::from(scale))
+}
+
 /// Parses `text` (an optional `-`, digits, an optional `.` and digits) into units of `10^-scale`.
 ///
 /// Trailing zeros beyond the scale are accepted ("1.500" at scale 2 is 150); any other digit beyond

@@ -9,7 +9,7 @@ mod instrument;
 mod side;
 mod time;
 
-pub use decimal::{DecimalError, Fixed, parse_fixed};
+pub use decimal::{DecimalError, Fixed, format_wide, parse_fixed};
 pub use instrument::{InstrumentId, InstrumentSpec, MAX_SCALE, SpecError};
 pub use side::{Aggressor, BookSide};
 pub use time::UnixNanos;

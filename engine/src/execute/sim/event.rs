@@ -4,8 +4,8 @@ use crate::journal::{RejectReason, Side};
 use crate::orders::Liquidity;
 use crate::types::{InstrumentId, Price, Qty, UnixNanos};
 
-/// Why the simulated exchange refused a request. A superset of the journal's
-/// [`RejectReason`]; [`SimReject::journal_reason`] maps the two it shares.
+/// Why the simulated exchange refused a request; [`SimReject::journal_reason`] names it for the
+/// journal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SimReject {
     /// The instrument index is outside the exchange's table.
@@ -29,12 +29,18 @@ pub enum SimReject {
 }
 
 impl SimReject {
-    /// The journal's reason, where it has one.
-    pub fn journal_reason(self) -> Option<RejectReason> {
+    /// The journal's reason.
+    pub fn journal_reason(self) -> RejectReason {
         match self {
-            SimReject::NoLiquidity => Some(RejectReason::NoLiquidity),
-            SimReject::TooManyOrders => Some(RejectReason::TooManyOrders),
-            _ => None,
+            SimReject::UnknownInstrument => RejectReason::UnknownInstrument,
+            SimReject::InvalidQty => RejectReason::InvalidQty,
+            SimReject::InvalidPrice => RejectReason::InvalidPrice,
+            SimReject::PostOnlyWouldCross => RejectReason::PostOnlyWouldCross,
+            SimReject::TooManyOrders => RejectReason::TooManyOrders,
+            SimReject::NoLiquidity => RejectReason::NoLiquidity,
+            SimReject::DuplicateOrderId => RejectReason::DuplicateOrderId,
+            SimReject::UnknownOrder => RejectReason::UnknownOrder,
+            SimReject::TooLate => RejectReason::TooLate,
         }
     }
 }

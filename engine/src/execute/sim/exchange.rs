@@ -191,6 +191,14 @@ impl SimExchange {
         })
     }
 
+    /// The best bid and ask the exchange sees for `instrument`, when both are readable.
+    pub fn touch(&self, instrument: InstrumentId) -> Option<crate::book::Touch> {
+        let book = self.books.get(instrument.index())?;
+        let bid = book.best(BookSide::Bid)?;
+        let ask = book.best(BookSide::Ask)?;
+        Some(crate::book::Touch { bid, ask })
+    }
+
     /// Exchange time of a market event (see [`FeedLatency`]).
     pub fn exchange_time(&self, ts_local: UnixNanos, ts_exchange: UnixNanos) -> UnixNanos {
         let f = &self.feed;

@@ -50,6 +50,14 @@ impl LatencyModel {
         }
         LatencyModel::Empirical { sorted }
     }
+
+    /// The least latency a draw can give.
+    pub fn min(&self) -> u64 {
+        match self {
+            LatencyModel::Constant(ns) => *ns,
+            LatencyModel::Empirical { sorted } => sorted.first().copied().unwrap_or(0),
+        }
+    }
 }
 
 /// A [`LatencyModel`] with its own generator: each direction draws from its own stream, so adding

@@ -43,6 +43,29 @@ pub enum QueueModel {
 }
 
 impl QueueModel {
+    /// Reads a config name: `risk-averse`, `log`, `log2`, or `power:N`, `power2:N`, `power3:N` with
+    /// a positive exponent `N` (`power:2` is hftbacktest's `SquareProbQueueModel`).
+    pub fn parse(text: &str) -> Result<QueueModel, String> {
+        let exponent = |n: &str| match n.parse::<f64>() {
+            Ok(v) if v.is_finite() && v > 0.0 && v <= 100.0 => Ok(v),
+            _ => Err(format!("{text:?}: the exponent must be a number in (0, 100]")),
+        };
+        match text.split_once(':') {
+            None => match text {
+                "risk-averse" => Ok(QueueModel::RiskAverse),
+                "log" => Ok(QueueModel::LogProb),
+                "log2" => Ok(QueueModel::LogProb2),
+                _ => Err(format!(
+                    "{text:?}: use \"risk-averse\", \"log\", \"log2\", \"power:N\", \"power2:N\" or \"power3:N\""
+                )),
+            },
+            Some(("power", n)) => Ok(QueueModel::PowerProb { n: exponent(n)? }),
+            Some(("power2", n)) => Ok(QueueModel::PowerProb2 { n: exponent(n)? }),
+            Some(("power3", n)) => Ok(QueueModel::PowerProb3 { n: exponent(n)? }),
+            Some(_) => Err(format!("{text:?}: only power, power2 and power3 take an exponent (\"power:2\")")),
+        }
+    }
+
     /// Probability that a decrease of the level came from behind the order.
     fn prob_behind(self, front: f64, back: f64) -> f64 {
         let p = match self {
