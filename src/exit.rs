@@ -52,7 +52,7 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
         if let Some(e) = cause.downcast_ref::<PaperError>() {
             return match e {
                 PaperError::Config(c) => config_code(c),
-                PaperError::Plan(_) | PaperError::OutExists(_) | PaperError::Risk(_) => 2,
+                PaperError::Plan(_) | PaperError::OutExists(_) | PaperError::Risk(_) | PaperError::Resume { .. } => 2,
                 PaperError::Journal(j) => journal_code(j),
                 PaperError::Io { .. } => 4,
                 PaperError::Thread(_) => 1,

@@ -352,6 +352,70 @@ fn risk_averse_queue_fills_later_than_the_probability_models_on_the_same_stream(
     assert!(stream(QueueModel::LogProb) <= 4);
 }
 
+/// A bid of `ahead` with our buy behind it, `behind` joins after us, then the level falls to `after`:
+/// the queue ahead of us, in quantity units.
+fn ahead_after_cancels(model: QueueModel, qty_scale: u8, ahead: i64, behind: i64, after: i64) -> i64 {
+    let mut sim =
+        Sim::with_spec(InstrumentSpec { qty_scale, ..spec() }, SimConfig { queue: model, ..SimConfig::default() });
+    l2_book(&mut sim, 10, &[(100, ahead)], &[(101, ahead)]);
+    sim.submit(20, limit(1, Side::Buy, 1, 100));
+    sim.advance(20);
+    sim.level(30, BookSide::Bid, 100, ahead + behind);
+    sim.level(40, BookSide::Bid, 100, after);
+    sim.queue_ahead(1)
+}
+
+#[test]
+fn log_queue_models_take_the_probability_on_base_units_whatever_the_quantity_scale() {
+    // 1.757 BTC ahead, 1.475 behind, the level falls to 1.699 (1.533 cancelled), as hftbacktest sees
+    // it in BTC. log: p = ln 2.475 / (ln 2.475 + ln 2.757) = 0.4719 → 1.757 - 0.5281 × 1.533 = 0.947
+    // ahead; log2: p = ln 2.475 / ln 4.232 = 0.6285 → 1.757 - 0.3715 × 1.533 = 1.187. On the raw
+    // units (ln 1476 / ...) it would be 0.981 and 1.608.
+    assert_eq!(ahead_after_cancels(QueueModel::LogProb, 3, 1_757, 1_475, 1_699), 947);
+    assert_eq!(ahead_after_cancels(QueueModel::LogProb2, 3, 1_757, 1_475, 1_699), 1_187);
+    // The same market in 10^-6 BTC: the same estimate.
+    assert_eq!(ahead_after_cancels(QueueModel::LogProb, 6, 1_757_000, 1_475_000, 1_699_000), 947_432);
+    assert_eq!(ahead_after_cancels(QueueModel::LogProb2, 6, 1_757_000, 1_475_000, 1_699_000), 1_186_980);
+    // The power models are scale-invariant: identity p = 1475 / 3232 → 1.757 - 0.5436 × 1.533 = 0.924.
+    assert_eq!(ahead_after_cancels(QueueModel::PowerProb { n: 1.0 }, 3, 1_757, 1_475, 1_699), 924);
+    assert_eq!(ahead_after_cancels(QueueModel::PowerProb { n: 1.0 }, 0, 1_757, 1_475, 1_699), 924);
+}
+
+#[test]
+fn a_depth_update_repeating_the_size_after_a_print_forgets_the_print() {
+    // 10 ahead of our bid, 10 behind; a print of 2 (8 ahead); the book refills to 20.
+    let run = |repeat_at_our_price: bool| {
+        let mut sim = Sim::new(SimConfig { queue: QueueModel::PowerProb { n: 1.0 }, ..SimConfig::default() });
+        l2_book(&mut sim, 10, &[(100, 10), (99, 5)], &[(101, 10)]);
+        sim.submit(20, limit(1, Side::Buy, 1, 100));
+        sim.advance(20);
+        sim.level(30, BookSide::Bid, 100, 20);
+        sim.trade(40, 100, 2, Aggressor::Sell);
+        assert_eq!(sim.queue_ahead(1), 8);
+        if repeat_at_our_price {
+            // A diff that reports our level at 20 again: the print is in that size already.
+            sim.level(50, BookSide::Bid, 100, 20);
+        } else {
+            // A diff elsewhere says nothing about our level: the print still explains 2 of the next decrease.
+            sim.level(50, BookSide::Bid, 99, 6);
+        }
+        sim.level(60, BookSide::Bid, 100, 10);
+        let ahead = sim.queue_ahead(1);
+        for t in 0..6 {
+            sim.trade(100 + t, 100, 1, Aggressor::Sell);
+        }
+        let fills: Vec<u64> =
+            sim.out.iter().filter(|e| matches!(e.kind, ExchKind::Fill { .. })).map(|e| e.ts_exchange.0).collect();
+        (ahead, fills)
+    };
+    // Repeated at our price: all 10 of the decrease are cancels; p(behind) = 12 / 20 → 4 ahead of the
+    // 8: 4 left, and the 5th print of 1 fills us (hftbacktest resets its cumulative trades on every
+    // depth row at the order's price).
+    assert_eq!(run(true), (4, vec![104]));
+    // Not repeated: 10 - 2 = 8 cancels, 3.2 ahead of us → 5 left (4.8), the 6th print fills.
+    assert_eq!(run(false), (5, vec![105]));
+}
+
 #[test]
 fn post_only_that_would_cross_is_rejected_and_one_that_would_not_rests() {
     let mut sim = Sim::new(SimConfig::default());

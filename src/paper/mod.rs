@@ -28,8 +28,13 @@ pub struct PaperArgs {
     #[arg(long, value_parser = Speed::parse)]
     speed: Option<Speed>,
     /// Run directory to write (must not exist or be empty); default: runs/paper-<UTC time>
-    #[arg(long, short)]
+    #[arg(long, short, conflicts_with = "resume")]
     out: Option<PathBuf>,
+    /// Continue a killed or stopped run in this directory: replays the same --tape from the start,
+    /// checks every record against the journal, reconciles positions and working orders, then
+    /// trades on, appending. Uses the directory's own config.toml
+    #[arg(long, value_name = "RUN_DIR", conflicts_with = "config")]
+    resume: Option<PathBuf>,
     /// Length of the bundled synthetic tape when no --tape is given
     #[arg(long, default_value = "30m", value_parser = humantime::parse_duration)]
     synth_duration: Duration,
@@ -53,7 +58,8 @@ fn parse_topology(s: &str) -> Result<Topology, String> {
 pub fn run(args: PaperArgs) -> anyhow::Result<()> {
     // Read before anything pins a thread: afterwards the OS reports one core (DESIGN.md §10).
     let cores = available_cores();
-    let (mut raw, origin) = crate::bundled::load_config(args.config.as_deref())?;
+    let resume_config = args.resume.as_ref().map(|d| d.join("config.toml"));
+    let (mut raw, origin) = crate::bundled::load_config(resume_config.as_deref().or(args.config.as_deref()))?;
     if let Some(t) = args.topology {
         raw.engine.topology = t.name().into();
     }
@@ -65,7 +71,7 @@ pub fn run(args: PaperArgs) -> anyhow::Result<()> {
     let (tape_path, label) = (&choice.path, choice.label.clone());
     let tape = Tape::open(tape_path)?;
     tape.verify()?;
-    let out_dir = args.out.clone().unwrap_or_else(default_out_dir);
+    let out_dir = args.resume.clone().or_else(|| args.out.clone()).unwrap_or_else(default_out_dir);
     let control = RunControl::new();
     let request = PaperRequest {
         tape: Arc::new(tape),
@@ -75,8 +81,26 @@ pub fn run(args: PaperArgs) -> anyhow::Result<()> {
         out_dir: out_dir.clone(),
         cores,
         started: wall_clock_now(),
+        resume: args.resume.is_some(),
     };
     let prepared = paper::prepare(request, &control)?;
+    if let Some(r) = prepared.recovered() {
+        let positions: Vec<String> = r
+            .positions
+            .iter()
+            .zip(prepared.instruments())
+            .map(|(p, spec)| format!("{} {}", spec.symbol, kestrel_engine::types::Fixed::new(p.qty, spec.qty_scale)))
+            .collect();
+        eprintln!(
+            "resuming {}: {} journal records (last event {}), positions {}, {} working orders; replaying the tape \
+             to rebuild the exchange and the features, checking every record",
+            out_dir.display(),
+            r.records,
+            r.last_event_seq.map_or("none".into(), |s| s.to_string()),
+            positions.join(", "),
+            r.working.len()
+        );
+    }
     // Ctrl-C ends the replay after the event in hand and still writes the run directory; a second
     // Ctrl-C quits at once (the journal's torn tail, if any, is repaired when it is next opened).
     // The handler's thread starts here, before any thread is pinned, so it floats on the cold cores.

@@ -28,6 +28,9 @@ pub struct TapeSource {
     stopwatch: Stopwatch,
     pacer: Pacer,
     stop: StopFlag,
+    /// Events before this index are replayed at full speed whatever the pace (a resumed run
+    /// catching up with its journal); pacing starts after them.
+    catch_up: usize,
 }
 
 impl TapeSource {
@@ -40,7 +43,14 @@ impl TapeSource {
             stopwatch: Stopwatch::new(),
             pacer: Pacer::new(speed),
             stop,
+            catch_up: 0,
         }
+    }
+
+    /// Replays the first `events` events unpaced (a resumed run catching up), then paces the rest
+    /// from there.
+    pub fn catch_up(&mut self, events: u64) {
+        self.catch_up = usize::try_from(events).unwrap_or(usize::MAX);
     }
 }
 
@@ -52,7 +62,7 @@ impl Source for TapeSource {
             return None;
         }
         let ts = self.clock.stamp_event(record.header.ts_local);
-        if !self.pacer.wait_for(ts, &self.stopwatch, &self.stop) {
+        if self.next >= self.catch_up && !self.pacer.wait_for(ts, &self.stopwatch, &self.stop) {
             return None;
         }
         let seq = self.next as u64;

@@ -36,6 +36,11 @@ pub enum JournalError {
          `kestrel journal export`, which never modifies it"
     )]
     InUse { path: PathBuf },
+    #[error(
+        "{path}: resuming diverged at record {record}: replaying the tape did not reproduce the journal. The tape, \
+         the config or the build differ from the run's; the journal was left as it was"
+    )]
+    Diverged { path: PathBuf, record: u64 },
     #[error("{path}: cannot create the journal: {what}")]
     Invalid { path: PathBuf, what: String },
 }

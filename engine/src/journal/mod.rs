@@ -20,6 +20,7 @@ pub mod export;
 pub mod header;
 pub mod reader;
 pub mod record;
+pub mod recover;
 pub mod writer;
 
 pub use error::JournalError;
@@ -27,6 +28,7 @@ pub use export::{CSV_COLUMNS, write_csv};
 pub use header::JournalMeta;
 pub use reader::{Journal, TornTail};
 pub use record::{BlockReason, EntryKind, JOURNAL_RECORD_SIZE, JournalRecord, RejectReason, Side};
+pub use recover::{Recovered, WorkingOrder};
 pub use writer::{JournalSummary, JournalWriter};
 
 /// The journal's file name inside a run directory.

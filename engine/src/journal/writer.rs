@@ -29,6 +29,7 @@
 
 use super::error::JournalError;
 use super::header::{self, JournalHeader, JournalMeta};
+use super::reader::Journal;
 use super::record::{JOURNAL_RECORD_SIZE, JournalRecord};
 use crate::types::InstrumentSpec;
 use memmap2::MmapMut;
@@ -63,6 +64,9 @@ pub struct JournalWriter {
     capacity: u64,
     len: u64,
     grows: u32,
+    /// Resuming a crashed run: the first `verify_upto` appends must equal the records already in the
+    /// file (see [`JournalWriter::resume`]); they are compared, not written.
+    verify_upto: u64,
 }
 
 // The writer is built on a cold thread and handed to the hot thread that appends.
@@ -123,6 +127,7 @@ impl JournalWriter {
                 capacity: capacity_records,
                 len: 0,
                 grows: 0,
+                verify_upto: 0,
             }),
             Err(e) => {
                 // A half-made file holds no record; removing it lets the caller retry at the same path.
@@ -131,6 +136,45 @@ impl JournalWriter {
                 Err(e)
             }
         }
+    }
+
+    /// Reopens the journal of a crashed (or stopped) run to continue it. The torn tail, if any, is
+    /// cut off (as [`Journal::open`] does); the valid records stay, and the writer expects the run to
+    /// be replayed from its first event: each of its first appends must equal the record already at
+    /// that place, and is compared rather than written, until the end of the old records; then
+    /// appends write as usual. A record that differs stops the replay with
+    /// [`JournalError::Diverged`], leaving the file as it was. Returns the writer and the journal as
+    /// it was read (to recover positions and orders from).
+    pub fn resume(path: impl AsRef<Path>, capacity_records: u64) -> Result<(JournalWriter, Journal), JournalError> {
+        let path = path.as_ref();
+        let journal = Journal::open(path)?;
+        let valid = journal.len() as u64;
+        let data_offset = journal.header().data_offset;
+        let file = OpenOptions::new().read(true).write(true).open(path).map_err(|e| JournalError::io(path, e))?;
+        lock(&file, path)?;
+        let capacity = capacity_records.max(valid.saturating_mul(2)).max(MIN_GROW_RECORDS);
+        let bytes = file_size(data_offset, capacity).ok_or_else(|| JournalError::Invalid {
+            path: path.to_path_buf(),
+            what: format!("room for {capacity} records does not fit in a file"),
+        })?;
+        file.set_len(bytes).map_err(|e| JournalError::io(path, e))?;
+        let map = map(&file, path)?;
+        let writer = JournalWriter {
+            path: path.to_path_buf(),
+            file,
+            map,
+            data_offset: data_offset as usize,
+            capacity,
+            len: 0,
+            grows: 0,
+            verify_upto: valid,
+        };
+        Ok((writer, journal))
+    }
+
+    /// Whether the writer is still comparing a replay with the records of the run it resumes.
+    pub fn verifying(&self) -> bool {
+        self.len < self.verify_upto
     }
 
     /// Seals `rec` (stamps its CRC) and appends it. Costs one 64-byte copy into the mapping, except
@@ -143,7 +187,21 @@ impl JournalWriter {
         }
         rec.seal();
         let at = self.data_offset + self.len as usize * JOURNAL_RECORD_SIZE;
+        if self.len < self.verify_upto {
+            return self.verify(at, &rec);
+        }
         self.map[at..at + JOURNAL_RECORD_SIZE].copy_from_slice(rec.as_bytes());
+        self.len += 1;
+        Ok(())
+    }
+
+    /// The resuming path of `append`: the replayed record must be the one already there.
+    #[cold]
+    fn verify(&mut self, at: usize, rec: &JournalRecord) -> Result<(), JournalError> {
+        let old = &self.map[at..at + JOURNAL_RECORD_SIZE];
+        if old != rec.as_bytes() {
+            return Err(JournalError::Diverged { path: self.path.clone(), record: self.len });
+        }
         self.len += 1;
         Ok(())
     }
@@ -199,8 +257,10 @@ impl JournalWriter {
         self.map.flush_async_range(0, self.used()).map_err(|e| JournalError::io(&self.path, e))
     }
 
-    /// Flushes the records to disk, truncates the file to header + records and closes it.
-    pub fn finish(self) -> Result<JournalSummary, JournalError> {
+    /// Flushes the records to disk, truncates the file to header + records and closes it. A writer
+    /// stopped while still verifying a resumed journal keeps every old record.
+    pub fn finish(mut self) -> Result<JournalSummary, JournalError> {
+        self.len = self.len.max(self.verify_upto);
         let used = self.used();
         let JournalWriter { path, file, map, len, grows, .. } = self;
         let io = |e| JournalError::io(&path, e);

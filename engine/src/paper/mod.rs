@@ -19,7 +19,7 @@ use crate::decide::DecideStage;
 use crate::execute::{ExecuteStage, SimVenue};
 use crate::features::FeatureStage;
 use crate::ingest::TapeSource;
-use crate::journal::{JournalError, JournalMeta, JournalWriter};
+use crate::journal::{JournalError, JournalMeta, JournalWriter, Recovered};
 use crate::latency::{write_hlog, write_json};
 use crate::pipeline::{self, Pipeline, Plan, PlanError, RunControl, StopFlag, ThreadPanic};
 use crate::risk::{RiskConfigError, RiskGate};
@@ -46,6 +46,10 @@ pub enum PaperError {
     Thread(#[from] ThreadPanic),
     #[error("risk limits: {0}")]
     Risk(#[from] RiskConfigError),
+    /// The run directory cannot be resumed with this tape and config, or the replay did not rebuild
+    /// what the journal recorded.
+    #[error("{dir}: cannot resume: {why}")]
+    Resume { dir: PathBuf, why: String },
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> PaperError + '_ {
@@ -67,6 +71,8 @@ pub struct PaperRequest {
     /// Wall-clock start, read by the caller (the engine does not read the wall clock); stamps the
     /// HdrHistogram log.
     pub started: SystemTime,
+    /// Continue the run in `out_dir` (killed or stopped) instead of starting a new one: see [`resume`].
+    pub resume: bool,
 }
 
 /// A run checked and built, ready to start: every error that can be found before the first event
@@ -77,6 +83,8 @@ pub struct Prepared {
     settings: RunSettings,
     plan: Plan,
     pipeline: Pipeline<TapeSource, SimVenue>,
+    /// What the journal of the run being resumed holds.
+    recovered: Option<Recovered>,
 }
 
 impl Prepared {
@@ -91,6 +99,15 @@ impl Prepared {
     pub fn events_total(&self) -> u64 {
         self.request.tape.len() as u64
     }
+
+    pub fn instruments(&self) -> &[crate::types::InstrumentSpec] {
+        self.request.tape.instruments()
+    }
+
+    /// The positions and working orders recovered from the journal, when resuming.
+    pub fn recovered(&self) -> Option<&Recovered> {
+        self.recovered.as_ref()
+    }
 }
 
 /// Checks the config against the tape, plans the topology, creates the run directory and the
@@ -100,20 +117,105 @@ pub fn prepare(request: PaperRequest, control: &Arc<RunControl>) -> Result<Prepa
     let settings = RunSettings::from_raw(&request.config, &origin)?;
     let instruments = request.tape.instruments();
     let trading = resolve_trading(&request.config, instruments, &origin)?;
-    let plan =
-        pipeline::plan(settings.topology, settings.wait, request.cores, settings.pin_threads, settings.ring_capacity)?;
+    // A resumed run replays from the first event on one thread (see `resume`).
+    let topology = if request.resume { crate::pipeline::Topology::Fused } else { settings.topology };
+    let plan = pipeline::plan(topology, settings.wait, request.cores, settings.pin_threads, settings.ring_capacity)?;
 
-    create_run_dir(&request.out_dir)?;
-    let config_text = toml::to_string(&request.config).unwrap_or_default();
-    let config_path = request.out_dir.join("config.toml");
-    std::fs::write(&config_path, &config_text).map_err(io(&config_path))?;
     let meta =
         JournalMeta { tape_data_crc32: request.tape.header().data_crc32, config_hash: decision_hash(&request.config) };
-    let journal =
-        JournalWriter::create(request.out_dir.join(JOURNAL_FILE), instruments, meta, settings.journal_capacity)?;
+    let journal_path = request.out_dir.join(JOURNAL_FILE);
+    let (journal, recovered) = if request.resume {
+        // Checked before the writer opens it: a refused resume leaves the file as it was.
+        let old = crate::journal::Journal::open_read_only(&journal_path)?;
+        let refuse = |why: String| PaperError::Resume { dir: request.out_dir.clone(), why };
+        if old.meta().tape_data_crc32 != meta.tape_data_crc32 || old.instruments() != instruments {
+            return Err(refuse("the journal was written from another tape; give the run's own --tape".into()));
+        }
+        if old.meta().config_hash != meta.config_hash {
+            return Err(refuse(
+                "the config differs from the run's in what it trades (strategy, exchange, fees, risk, book \
+                 depth); resume with the run directory's own config.toml"
+                    .into(),
+            ));
+        }
+        drop(old);
+        let (writer, old) = JournalWriter::resume(&journal_path, settings.journal_capacity)?;
+        (writer, Some(Recovered::from_records(old.records(), instruments.len())))
+    } else {
+        create_run_dir(&request.out_dir)?;
+        let config_text = toml::to_string(&request.config).unwrap_or_default();
+        let config_path = request.out_dir.join("config.toml");
+        std::fs::write(&config_path, &config_text).map_err(io(&config_path))?;
+        (JournalWriter::create(&journal_path, instruments, meta, settings.journal_capacity)?, None)
+    };
 
     let pipeline = build_pipeline(request.tape.clone(), &settings, trading, journal, control.stop_flag())?;
-    Ok(Prepared { request, settings, plan, pipeline })
+    Ok(Prepared { request, settings, plan, pipeline, recovered })
+}
+
+/// Resumes a run from its journal: the tape is replayed from its first event, deterministically,
+/// and every record the replay writes is compared with the one the journal already holds
+/// ([`JournalWriter::resume`]) until the replay reaches the journal's end. There the rebuilt state is
+/// reconciled with the journal's own account ([`Recovered`]): positions (quantity, cost, realized
+/// PnL, fees) and the orders working at the exchange must agree exactly. Only then does the run go
+/// on, appending to the journal. So a run killed at any point and resumed writes the journal an
+/// uninterrupted run would have.
+///
+/// Replay rather than a snapshot: the exchange's queues and the features' windows are rebuilt
+/// exactly from the tape, at the engine's replay speed (millions of events a second).
+fn resume(
+    pipeline: Pipeline<TapeSource, SimVenue>,
+    recovered: &Recovered,
+    dir: &Path,
+) -> Result<crate::pipeline::fused::Fused<TapeSource, SimVenue>, PaperError> {
+    let mut pipeline = pipeline;
+    pipeline.source.catch_up(recovered.last_event_seq.map_or(0, |s| s + 1));
+    let mut fused = crate::pipeline::fused::Fused::new(pipeline);
+    while fused.pipeline().journal.verifying() && fused.step() {}
+    if let Some(e) = fused.journal_error() {
+        return Err(PaperError::Resume { dir: dir.to_path_buf(), why: e.to_string() });
+    }
+    reconcile(fused.pipeline(), recovered)
+        .map_err(|why| PaperError::Resume { dir: dir.to_path_buf(), why: format!("after the replay, {why}") })?;
+    Ok(fused)
+}
+
+/// The rebuilt state against the journal's account.
+fn reconcile(p: &Pipeline<TapeSource, SimVenue>, recovered: &Recovered) -> Result<(), String> {
+    for (i, (stats, journal)) in p.execute.stats().iter().zip(&recovered.positions).enumerate() {
+        let mut rebuilt = stats.position;
+        // The journal's fold counts fills the same way; compare what defines the position.
+        rebuilt.fills = journal.fills;
+        if rebuilt != *journal {
+            return Err(format!(
+                "instrument {i}: the position is {} (cost {}, realized {}, fees {}) but the journal says {} (cost {}, \
+                 realized {}, fees {})",
+                stats.position.qty,
+                stats.position.cost,
+                stats.position.realized,
+                stats.position.fees,
+                journal.qty,
+                journal.cost,
+                journal.realized,
+                journal.fees
+            ));
+        }
+    }
+    let exchange = p.execute.venue().exchange();
+    for i in 0..recovered.positions.len() {
+        for w in exchange.working(crate::types::InstrumentId(i as u16)) {
+            let Some(j) = recovered.working.iter().find(|o| o.order_id == w.order_id) else {
+                return Err(format!("order {} rests at the exchange but the journal has it finished", w.order_id));
+            };
+            if j.filled != w.filled {
+                return Err(format!(
+                    "order {} has {} filled at the exchange but {} in the journal",
+                    w.order_id, w.filled.0, j.filled.0
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The hot stages for a replay of `tape`: a tape source, features, the rule strategy with its risk
@@ -146,10 +248,13 @@ pub fn run(
     control: &Arc<RunControl>,
     monitor: &mut dyn FnMut(&RunControl),
 ) -> Result<RunSummary, PaperError> {
-    let Prepared { request, settings, plan, pipeline } = prepared;
+    let Prepared { request, settings, plan, pipeline, recovered } = prepared;
     let sw = crate::clock::Stopwatch::new();
     let t0 = sw.stamp();
-    let finished = pipeline::run(pipeline, &plan, control, monitor)?;
+    let finished = match &recovered {
+        Some(r) => crate::pipeline::fused::run_from(resume(pipeline, r, &request.out_dir)?, &plan, control, monitor)?,
+        None => pipeline::run(pipeline, &plan, control, monitor)?,
+    };
     let elapsed = Duration::from_nanos(sw.since(t0));
     let journal_path = finished.journal.path().to_path_buf();
     let journal_summary = finished.journal.finish()?;
@@ -180,6 +285,7 @@ pub fn run(
         dropped_levels: finished.features.market().dropped_levels(),
         profile_trades_dropped: finished.features.profile_trades_dropped(),
         stopped_early: finished.events < request.tape.len() as u64,
+        resumed_after_records: recovered.as_ref().map(|r| r.records),
     });
     let path = dir.join("summary.json");
     let text = serde_json::to_string_pretty(&summary).unwrap_or_default() + "\n";

@@ -27,6 +27,8 @@ pub struct RunSummary {
     pub events: u64,
     /// The run ended before the tape did (a stop request).
     pub stopped_early: bool,
+    /// A resumed run: how many journal records the replay verified before it went on.
+    pub resumed_after_records: Option<u64>,
     pub elapsed_s: f64,
     pub events_per_s: f64,
     pub decisions: u64,
@@ -104,6 +106,7 @@ pub(super) struct Inputs<'a> {
     pub dropped_levels: u64,
     pub profile_trades_dropped: u64,
     pub stopped_early: bool,
+    pub resumed_after_records: Option<u64>,
 }
 
 fn rate(wins: u64, of: u64) -> Option<f64> {
@@ -161,6 +164,7 @@ impl RunSummary {
             speed: i.settings.speed.to_string(),
             events: i.events,
             stopped_early: i.stopped_early,
+            resumed_after_records: i.resumed_after_records,
             elapsed_s,
             events_per_s: if elapsed_s > 0.0 { i.events as f64 / elapsed_s } else { 0.0 },
             decisions: sum(|s| s.decisions),

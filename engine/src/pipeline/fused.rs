@@ -86,6 +86,15 @@ impl<S: Source, V: Venue> Fused<S, V> {
         self.events
     }
 
+    pub fn pipeline(&self) -> &Pipeline<S, V> {
+        &self.pipeline
+    }
+
+    /// The journal write that stopped the pipeline, if one did.
+    pub fn journal_error(&self) -> Option<&JournalError> {
+        self.journal_error.as_ref()
+    }
+
     pub fn into_finished(self) -> Finished<S, V> {
         let p = self.pipeline;
         Finished {
@@ -113,13 +122,27 @@ where
     S: Source + 'static,
     V: Venue + 'static,
 {
+    run_from(Fused::new(pipeline), plan, control, monitor)
+}
+
+/// Runs an already stepped pipeline on to the end (a resumed run continues from where its replay
+/// caught up with the journal).
+pub fn run_from<S, V>(
+    mut fused: Fused<S, V>,
+    plan: &Plan,
+    control: &Arc<RunControl>,
+    monitor: &mut dyn FnMut(&RunControl),
+) -> Result<Finished<S, V>, ThreadPanic>
+where
+    S: Source + 'static,
+    V: Venue + 'static,
+{
     let core = plan.hot_cores.first().copied().flatten();
     let ctl = control.clone();
     let handle = std::thread::Builder::new()
         .name("kestrel-fused".into())
         .spawn(move || {
             super::pin_current(core);
-            let mut fused = Fused::new(pipeline);
             while fused.step() {
                 ctl.set_ingested(fused.events);
                 ctl.set_executed(fused.events);

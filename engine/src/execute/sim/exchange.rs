@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 
-use super::book::{Applied, SimBook, taking_side};
+use super::book::{Applied, SimBook, resting_side, taking_side};
 use super::config::{FeedLatency, SimConfig};
 use super::event::{ExchEvent, ExchKind, RequestKind, SimReject};
 use super::fees::{FeeSchedule, fee};
@@ -46,6 +46,9 @@ struct Working {
     pos: QueuePos,
     /// Size of the level at `px` after the last settled book update the order saw.
     seen: Option<Qty>,
+    /// An L2 level update at `px` has come since the last settled book update: the next one is a
+    /// depth update of the order's level even if the size is unchanged (see [`super::queue`]).
+    touched: bool,
 }
 
 impl Working {
@@ -100,6 +103,8 @@ impl Outbox {
 struct Spec {
     tick: i64,
     lot: i64,
+    /// Quantity units per base unit (`10^qty_scale`), for the queue models.
+    units_per_base: f64,
     fees: FeeSchedule,
 }
 
@@ -139,6 +144,7 @@ impl SimExchange {
             .map(|(i, s)| Spec {
                 tick: s.tick.0.max(1),
                 lot: s.lot.0.max(1),
+                units_per_base: 10f64.powi(i32::from(s.qty_scale)),
                 fees: cfg.fees.iter().find(|(id, _)| id.index() == i).map_or(cfg.default_fees, |(_, f)| *f),
             })
             .collect();
@@ -222,7 +228,11 @@ impl SimExchange {
         if i >= self.books.len() {
             return;
         }
-        match self.books[i].apply(rec) {
+        let applied = self.books[i].apply(rec);
+        if let Some(Record::Level(l)) = rec.view() {
+            self.touch_level(i, l.side(), l.px);
+        }
+        match applied {
             Applied::Trade => {
                 if let Some(Record::Trade(t)) = rec.view() {
                     self.on_trade(i, t.px, t.qty, t.aggressor(), te, out);
@@ -451,6 +461,7 @@ impl SimExchange {
                 tif: req.tif,
                 pos: QueuePos::behind(seen),
                 seen,
+                touched: false,
             });
             self.counts[i] += 1;
         }
@@ -493,6 +504,7 @@ impl SimExchange {
             let seen = self.books[i].qty_at(side, px);
             w.pos = QueuePos::behind(seen);
             w.seen = seen;
+            w.touched = false;
         }
         let leaves = w.leaves();
         self.outbox.send(out, order_id, i, side, now, ExchKind::Modified { px, qty, leaves });
@@ -571,7 +583,18 @@ impl SimExchange {
         done
     }
 
-    /// The book changed and is settled: queue positions follow the size at their price, and a
+    /// An L2 level update of `side` at `px` (settled or not): resting orders at that price will
+    /// take the next settled book as a depth update of their level, even if it repeats the size.
+    fn touch_level(&mut self, i: usize, side: BookSide, px: Price) {
+        for o in &mut self.orders {
+            if o.instrument == i && o.px == px && resting_side(o.side) == side {
+                o.touched = true;
+            }
+        }
+    }
+
+    /// The book changed and is settled: queue positions follow the size at their price (every L2
+    /// update of the level counts, also one that repeats its size, see [`super::queue`]), and a
     /// resting order fills whole at its price when the opposite best moves onto or through it (the
     /// market traded through it). Only a move counts: a marketable limit whose remainder rests
     /// against an unchanged book (the replay has no market impact) is not filled again by the
@@ -591,10 +614,11 @@ impl SimExchange {
             }
             let book = &self.books[i];
             let new = book.qty_at(o.side, o.px);
-            if new != o.seen {
-                o.pos.on_depth(self.queue, o.seen, new);
+            if new != o.seen || o.touched {
+                o.pos.on_depth(self.queue, spec.units_per_base, o.seen, new);
                 o.seen = new;
             }
+            o.touched = false;
             let through = match o.side {
                 Side::Buy => ask.is_some_and(|a| a <= o.px && prev_ask.is_none_or(|p| a < p)),
                 Side::Sell => bid.is_some_and(|b| b >= o.px && prev_bid.is_none_or(|p| b > p)),

@@ -15,8 +15,18 @@
 //!   models (hftbacktest's `ProbQueueModel`, after Rigtorp's estimator,
 //!   <https://rigtorp.se/2013/06/08/estimating-order-queue-position.html>) take a share
 //!   `1 - p` of the decrease as ahead of us, where `p = f(back) / (f(back) + f(front))` (or a
-//!   variant) is the probability that a cancel came from behind. Trades seen since the last size
-//!   change are subtracted from the decrease so that they are not counted twice.
+//!   variant) is the probability that a cancel came from behind. `front` and `back` enter `f` in
+//!   the instrument's base unit (BTC, not the fixed-point unit of 10^-qty_scale BTC), as in
+//!   hftbacktest: the power models do not care, but `ln(1 + x)` is not scale-invariant, so the log
+//!   models would otherwise depend on the instrument's `qty_scale`.
+//! - Trades at the order's price since the last depth update of its level (`cum_trade`) are
+//!   subtracted from the next decrease so that they are not counted twice: the book already shows
+//!   them. Every depth update of the level resets `cum_trade`, also one that repeats the level's
+//!   size (the print was refilled from behind: the trades are already in the size it reports), as
+//!   hftbacktest's `ProbQueueModel::depth` does for every depth row at the order's price. Only L2
+//!   level updates at the order's price count as such updates (see
+//!   [`super::SimExchange::on_market`]); an L1 quote repeats the size of an untouched side whenever
+//!   the other side moves, so there only a change of size does.
 //! - An increase never moves `front` (new orders join behind us); `front` never exceeds the level.
 //!
 //! Probabilities are computed in `f64` (they are a model output, DESIGN.md §2.4) and the estimate is
@@ -66,7 +76,8 @@ impl QueueModel {
         }
     }
 
-    /// Probability that a decrease of the level came from behind the order.
+    /// Probability that a decrease of the level came from behind the order, with `front` and `back`
+    /// in the instrument's base unit (see the module docs).
     fn prob_behind(self, front: f64, back: f64) -> f64 {
         let p = match self {
             QueueModel::RiskAverse => 1.0,
@@ -93,7 +104,7 @@ pub struct QueuePos {
     /// Quantity ahead of the order at its price. `i64::MAX` while unknown (an L1 tape whose touch is
     /// not at the order's price): the order is then behind whatever the level shows when it appears.
     pub front: i64,
-    /// Quantity traded at the order's price since the level's size last changed.
+    /// Quantity traded at the order's price since the last depth update of its level.
     pub cum_trade: i64,
 }
 
@@ -118,8 +129,11 @@ impl QueuePos {
         }
     }
 
-    /// The level at the order's price went from `prev` to `new` (either unknown: `None`).
-    pub fn on_depth(&mut self, model: QueueModel, prev: Option<Qty>, new: Option<Qty>) {
+    /// A depth update of the level at the order's price: it went from `prev` to `new` (either
+    /// unknown: `None`; `prev == new` when the update repeats the size). `units_per_base` is the
+    /// number of quantity units in one base unit of the instrument (`10^qty_scale`): the
+    /// probability models see `front` and `back` in base units.
+    pub fn on_depth(&mut self, model: QueueModel, units_per_base: f64, prev: Option<Qty>, new: Option<Qty>) {
         let Some(new) = new.map(|q| q.0.max(0)) else {
             // The level went out of sight (deeper than the book kept, or behind an L1 touch).
             self.cum_trade = 0;
@@ -138,7 +152,7 @@ impl QueuePos {
         }
         let front = self.front.min(prev) as f64;
         let back = (prev as f64 - front).max(0.0);
-        let p = model.prob_behind(front, back);
+        let p = model.prob_behind(front / units_per_base, back / units_per_base);
         let chg = chg as f64;
         let est = front - (1.0 - p) * chg + (back - p * chg).min(0.0);
         self.front = (est.round().max(0.0) as i64).min(new);
@@ -152,10 +166,10 @@ mod tests {
     #[test]
     fn risk_averse_ignores_cancels_until_the_level_is_smaller_than_the_queue() {
         let mut q = QueuePos::behind(Some(Qty(10)));
-        q.on_depth(QueueModel::RiskAverse, Some(Qty(10)), Some(Qty(6)));
+        q.on_depth(QueueModel::RiskAverse, 1.0, Some(Qty(10)), Some(Qty(6)));
         assert_eq!(q.front, 6, "the level shrank below the queue");
         let mut q = QueuePos::behind(Some(Qty(4)));
-        q.on_depth(QueueModel::RiskAverse, Some(Qty(10)), Some(Qty(6)));
+        q.on_depth(QueueModel::RiskAverse, 1.0, Some(Qty(10)), Some(Qty(6)));
         assert_eq!(q.front, 4);
     }
 
@@ -163,13 +177,33 @@ mod tests {
     fn prob_models_take_a_share_of_cancels_as_ahead() {
         // front 6, back 4, 4 cancelled: identity p = 0.4 → 2.4 ahead, est = 6 - 2.4 + min(4-1.6, 0) = 3.6.
         let mut q = QueuePos { front: 6, cum_trade: 0 };
-        q.on_depth(QueueModel::PowerProb { n: 1.0 }, Some(Qty(10)), Some(Qty(6)));
+        q.on_depth(QueueModel::PowerProb { n: 1.0 }, 1.0, Some(Qty(10)), Some(Qty(6)));
         assert_eq!(q.front, 4);
         // Trades already seen are not counted again.
         let mut q = QueuePos { front: 6, cum_trade: 0 };
         assert_eq!(q.on_trade(Qty(4)), 0);
-        q.on_depth(QueueModel::PowerProb { n: 1.0 }, Some(Qty(10)), Some(Qty(6)));
+        q.on_depth(QueueModel::PowerProb { n: 1.0 }, 1.0, Some(Qty(10)), Some(Qty(6)));
         assert_eq!(q.front, 2);
+    }
+
+    #[test]
+    fn log_models_see_base_units_whatever_the_quantity_scale() {
+        // 1.757 ahead, 1.475 behind, the level falls by 1.533: the same market in 10^-3 and 10^-6.
+        for model in [QueueModel::LogProb, QueueModel::LogProb2] {
+            let mut milli = QueuePos { front: 1_757, cum_trade: 0 };
+            milli.on_depth(model, 1e3, Some(Qty(3_232)), Some(Qty(1_699)));
+            let mut micro = QueuePos { front: 1_757_000, cum_trade: 0 };
+            micro.on_depth(model, 1e6, Some(Qty(3_232_000)), Some(Qty(1_699_000)));
+            assert_eq!((micro.front as f64 / 1e3).round() as i64, milli.front, "{model:?}");
+        }
+    }
+
+    #[test]
+    fn a_depth_update_repeating_the_size_forgets_the_trades_before_it() {
+        let mut q = QueuePos { front: 8, cum_trade: 0 };
+        assert_eq!(q.on_trade(Qty(2)), 0);
+        q.on_depth(QueueModel::PowerProb { n: 1.0 }, 1.0, Some(Qty(20)), Some(Qty(20)));
+        assert_eq!(q, QueuePos { front: 6, cum_trade: 0 });
     }
 
     #[test]
