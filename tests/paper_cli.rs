@@ -265,6 +265,34 @@ fn the_journal_agrees_with_the_summary() {
     assert_eq!(fees, summary_fees, "the fills' fees sum to the summary's");
 }
 
+/// A daily loss limit small enough to trip on synthetic data halts entries for the day, while a
+/// bracket's time exit still closes the position: HALTED stops new orders, exits still work.
+#[test]
+fn the_daily_loss_limit_halts_entries_while_exits_still_close_the_position() {
+    let sb = Sandbox::new();
+    let config = sb.config("c.toml", "", "[risk]\ndaily_loss_limit = \"0.05\"\n[strategy]\nmax_hold_ms = 5000\n");
+    let out = sb.arg("run");
+    sb.kestrel(&["paper", "--synth-duration", "10m", "--out", &out, "--config", &config]).code(0);
+    let s = sb.summary("run");
+    assert_eq!(s["trading_state"], "halted", "{s:#}");
+    assert!(u(&s["risk_rejects"]["daily_loss_limit"]) > 0, "{s:#}");
+
+    let csv_path = sb.arg("journal.csv");
+    sb.kestrel(&["journal", "export", &out, "--out", &csv_path]).code(0);
+    let csv = std::fs::read_to_string(&csv_path).unwrap();
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let (kind, reason, purpose) = (col("kind"), col("reason"), col("purpose"));
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    let halted_at = rows.iter().position(|r| r[reason] == "daily_loss_limit").expect("a daily_loss_limit block");
+    let after = &rows[halted_at..];
+    let orders = |exit: bool| after.iter().filter(|r| r[kind] == "order" && (r[purpose] != "entry") == exit).count();
+    assert_eq!(orders(false), 0, "an entry order went out after the engine halted");
+    assert!(orders(true) > 0, "no exit went out after the halt: the position was left open");
+    assert!(after.iter().any(|r| r[kind] == "fill"), "the exit never filled");
+}
+
 // ---------------------------------------------------------------------------------------------
 // 3. Determinism
 
