@@ -198,24 +198,7 @@ pub struct Report {
 /// `risk_adverse_queue_model`, `log_prob_queue_model[2]`, `power_prob_queue_model[2|3](N)`
 /// (`power:2` is hftbacktest's `SquareProbQueueModel`).
 pub fn parse_queue(s: &str) -> Result<QueueModel, String> {
-    let exponent = |n: &str| match n.parse::<f64>() {
-        Ok(v) if v.is_finite() && v > 0.0 && v <= 100.0 => Ok(v),
-        _ => Err(format!("queue model {s:?}: the exponent must be a number in (0, 100]")),
-    };
-    match s.split_once(':') {
-        None => match s {
-            "risk-averse" => Ok(QueueModel::RiskAverse),
-            "log" => Ok(QueueModel::LogProb),
-            "log2" => Ok(QueueModel::LogProb2),
-            _ => Err(format!(
-                "queue model {s:?}: use risk-averse, log, log2, power:N, power2:N or power3:N (power:2 is hftbacktest's square model)"
-            )),
-        },
-        Some(("power", n)) => Ok(QueueModel::PowerProb { n: exponent(n)? }),
-        Some(("power2", n)) => Ok(QueueModel::PowerProb2 { n: exponent(n)? }),
-        Some(("power3", n)) => Ok(QueueModel::PowerProb3 { n: exponent(n)? }),
-        Some(_) => Err(format!("queue model {s:?}: only power, power2 and power3 take an exponent (power:2)")),
-    }
+    QueueModel::parse(s).map_err(|e| format!("queue model {e}"))
 }
 
 /// The name of a queue model (what [`parse_queue`] reads back).
