@@ -319,6 +319,8 @@ fn a_record_naming_a_missing_instrument_or_a_bad_reason_is_corruption() {
         (JournalRecord { side: 3, ..record(2) }, "side byte 3"),
         (JournalRecord { reason: 99, ..record(1) }, "reason byte 99"),
         (JournalRecord { reason: 1, ..record(0) }, "reason byte 1 on a decision"),
+        (JournalRecord { kind: EntryKind::Fill as u8, side: 0, ..record(0) }, "a fill with side byte 0"),
+        (JournalRecord { kind: EntryKind::Fill as u8, side: Side::Buy as u8, qty: Qty(0), ..record(0) }, "quantity 0"),
     ] {
         let dir = Dir::new();
         let mut w = dir.writer(2, 10);
@@ -386,12 +388,18 @@ fn a_directory_or_a_missing_file_is_an_io_error() {
 // Any sequence of records
 
 fn any_record() -> impl Strategy<Value = JournalRecord> {
-    (1u8..=5, 0u8..=2, any::<u64>(), any::<u64>(), any::<u64>(), any::<i64>(), any::<i64>(), 0u16..2, any::<i64>())
+    (1u8..=10, 0u8..=2, any::<u64>(), any::<u64>(), any::<u64>(), any::<i64>(), any::<i64>(), 0u16..2, any::<i64>())
         .prop_map(|(kind, side, event_seq, ts, order_id, px, qty, instrument, value)| {
             let reason = match EntryKind::from_u8(kind) {
                 Some(EntryKind::Blocked) => 1 + (event_seq % 3) as u8,
-                Some(EntryKind::Reject) => 1,
+                Some(EntryKind::Reject | EntryKind::CancelReject) => 1,
                 _ => 0,
+            };
+            // A fill names its side and a positive quantity (the reader refuses one that does not).
+            let (side, qty) = if EntryKind::from_u8(kind) == Some(EntryKind::Fill) {
+                (1 + side % 2, (qty & i64::MAX).max(1))
+            } else {
+                (side, qty)
             };
             JournalRecord {
                 kind,

@@ -253,3 +253,74 @@ fn money(text: &str, scale: u8, key: &'static str, origin: &str) -> Result<i128,
     }
     Ok(i128::from(v) * 10i128.pow(u32::from(scale - coarse)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::Price;
+
+    fn spec(symbol: &str) -> InstrumentSpec {
+        InstrumentSpec {
+            symbol: symbol.into(),
+            venue: "X".into(),
+            price_scale: 2,
+            qty_scale: 3,
+            tick: Price(1),
+            lot: Qty(1),
+        }
+    }
+
+    fn err(edit: impl FnOnce(&mut RawConfig)) -> String {
+        let mut raw = RawConfig::default();
+        edit(&mut raw);
+        resolve_trading(&raw, &[spec("A")], "c.toml").unwrap_err().to_string()
+    }
+
+    #[test]
+    fn the_defaults_resolve_to_fees_limits_and_brackets_in_the_instruments_units() {
+        let t = resolve_trading(&RawConfig::default(), &[spec("A"), spec("B")], "defaults").unwrap();
+        assert_eq!(t.exchange.default_fees, FeeSchedule { maker_millibps: 2_000, taker_millibps: 5_000 });
+        assert_eq!(t.exchange.queue, QueueModel::RiskAverse);
+        assert_eq!(t.risk.instruments.len(), 2);
+        // "1000000" quote units at price + quantity scale 5.
+        assert_eq!(t.risk.instruments[0].max_order_notional, 1_000_000 * 100_000);
+        assert_eq!(t.risk.instruments[0].max_position, Qty(100));
+        assert_eq!(t.initial_state, TradingState::Active);
+        let b = t.params.brackets.expect("default brackets");
+        assert_eq!(
+            (b.take_profit, b.stop_loss, b.max_hold),
+            (Some(Offset::Bps(10)), Some(Offset::Bps(10)), Some(60_000_000_000))
+        );
+    }
+
+    #[test]
+    fn bad_trading_values_name_their_key() {
+        for (e, key) in [
+            (err(|r| r.exchange.queue_model = "fifo".into()), "exchange.queue_model"),
+            (err(|r| r.exchange.feed_latency = "live".into()), "exchange.feed_latency"),
+            (err(|r| r.fees.taker_bps = 4.0001), "fees.maker_bps / fees.taker_bps"),
+            (err(|r| r.risk.state = "paused".into()), "risk.state"),
+            (err(|r| r.risk.daily_loss_limit = "-5".into()), "risk.daily_loss_limit"),
+            (err(|r| r.strategy.entry = "limit".into()), "strategy.entry"),
+            (err(|r| r.exchange.decision_latency = "yes".into()), "exchange.decision_latency"),
+        ] {
+            assert!(e.contains("c.toml") && e.contains(key), "{key}: {e}");
+        }
+        let e = err(|r| {
+            r.fees.symbols.insert("ZZZ".into(), crate::config::raw::FeeRates { maker_bps: 0.0, taker_bps: 1.0 });
+        });
+        assert!(e.contains("ZZZ") && e.contains("fees.symbols"), "{e}");
+    }
+
+    #[test]
+    fn a_latency_file_is_read_in_microseconds_and_bad_lines_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("lat.txt");
+        std::fs::write(&good, "# recorded\n120\n80.5\n\n300 # slow\n").unwrap();
+        assert_eq!(latency_samples(&good).unwrap(), vec![120_000, 80_500, 300_000]);
+        let bad = dir.path().join("bad.txt");
+        std::fs::write(&bad, "120\nfast\n").unwrap();
+        let e = latency_samples(&bad).unwrap_err();
+        assert!(e.contains("bad.txt:2") && e.contains("fast"), "{e}");
+    }
+}

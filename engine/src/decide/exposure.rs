@@ -59,10 +59,6 @@ impl Exposure {
         self.pnl_today
     }
 
-    pub fn pnl_today(&self) -> i128 {
-        self.pnl_today
-    }
-
     /// The gate's view of `instrument` at `now`.
     pub fn context(&self, account: &Account, instrument: InstrumentId, now: UnixNanos) -> RiskContext {
         let position = account.portfolio().position(super::STRATEGY, instrument).map_or(0, |p| p.qty);

@@ -82,7 +82,8 @@ struct Books {
     /// Reports must reach decide in non-decreasing arrival time (see `Report::ts_arrive`).
     last_arrival: UnixNanos,
     min_report_delay_ns: u64,
-    /// Answers the venue gave that execute could not book (a venue bug): counted, never a panic.
+    /// Answers the venue gave that execute could not book (an instrument outside the tape's table, a
+    /// modify execute never sent): counted, never booked, never a panic.
     unknown: u64,
 }
 
@@ -109,6 +110,11 @@ impl<V: Venue> ExecuteStage<V> {
 
     pub fn venue(&self) -> &V {
         &self.venue
+    }
+
+    /// Venue answers execute could not book (0 unless the venue misbehaves).
+    pub fn unbooked(&self) -> u64 {
+        self.books.unknown
     }
 
     #[inline]
@@ -195,10 +201,10 @@ impl Books {
         let mut rec = record(EntryKind::Ack, seq, now, e.instrument);
         rec.side = e.side as u8;
         rec.order_id = e.order_id;
-        if e.instrument.index() >= self.stats.len() {
+        let Some(stats) = self.stats.get_mut(e.instrument.index()) else {
             self.unknown += 1;
-        }
-        let stats = self.stat(e.instrument);
+            return;
+        };
         let kind = match e.kind {
             ExchKind::Ack { px, qty } => {
                 rec.px = px;

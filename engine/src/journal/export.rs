@@ -32,7 +32,7 @@ use super::reader::Journal;
 use super::record::EntryKind;
 use crate::account::Position;
 use crate::orders::{Liquidity, Purpose, TimeInForce};
-use crate::types::{Fixed, Price, Qty, format_wide};
+use crate::types::{Fixed, format_wide};
 use std::io::{self, Write};
 
 /// The header row.
@@ -99,7 +99,7 @@ pub fn write_csv(journal: &Journal, out: &mut impl Write) -> io::Result<u64> {
                 let (Some(side), Some(pos)) = (rec.side(), positions.get_mut(rec.instrument.index())) else {
                     return Err(invalid("a fill without a side".into()));
                 };
-                let effect = pos.apply(side, Price(rec.px.0), Qty(rec.qty.0), i128::from(rec.value));
+                let effect = pos.apply(side, rec.px, rec.qty, i128::from(rec.value));
                 writeln!(
                     out,
                     ",{},{},{}",

@@ -238,5 +238,9 @@ fn check_record(rec: &JournalRecord, instruments: usize) -> Result<(), String> {
     if !reason_ok {
         return Err(format!("reason byte {} on a {} record", rec.reason, kind.as_str()));
     }
+    // Positions are rebuilt by booking fills (export, restart): each must say what moved.
+    if kind == EntryKind::Fill && (rec.side == 0 || rec.qty.0 <= 0) {
+        return Err(format!("a fill with side byte {} and quantity {}", rec.side, rec.qty.0));
+    }
     Ok(())
 }

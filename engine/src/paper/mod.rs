@@ -277,7 +277,7 @@ pub fn run(
         elapsed,
         execute: &finished.execute,
         risk: finished.decide.gate(),
-        report_errors: finished.decide.report_errors(),
+        report_errors: finished.decide.report_errors() + finished.execute.unbooked(),
         latency: &finished.latency,
         links: &finished.links,
         journal: &journal_summary,

@@ -48,7 +48,8 @@ pub struct RunSummary {
     pub risk_rejects: BTreeMap<&'static str, u64>,
     /// Trading state at the end: active, reducing or halted (killed when the kill switch is on).
     pub trading_state: &'static str,
-    /// Venue reports the strategy's account could not apply (0 unless something is wrong).
+    /// Venue answers that execute could not book or the strategy's account could not apply (0 unless
+    /// something is wrong).
     pub report_errors: u64,
     /// Fills that reduced a position, and the share of them that made money.
     pub closing_fills: u64,
@@ -113,10 +114,6 @@ fn rate(wins: u64, of: u64) -> Option<f64> {
     (of > 0).then(|| wins as f64 / of as f64)
 }
 
-fn money(v: i128, scale: u8) -> String {
-    format_wide(v, scale)
-}
-
 impl RunSummary {
     pub(super) fn build(i: Inputs<'_>) -> RunSummary {
         let tape = &i.request.tape;
@@ -139,10 +136,10 @@ impl RunSummary {
             instruments.push(InstrumentSummary {
                 symbol: spec.symbol.clone(),
                 position: Fixed::new(pos.qty, spec.qty_scale).to_string(),
-                realized_pnl: money(pos.realized, money_scale),
-                fees: money(pos.fees, money_scale),
-                unrealized_pnl: money(unrealized, money_scale),
-                total_pnl: money(total, money_scale),
+                realized_pnl: format_wide(pos.realized, money_scale),
+                fees: format_wide(pos.fees, money_scale),
+                unrealized_pnl: format_wide(unrealized, money_scale),
+                total_pnl: format_wide(total, money_scale),
                 volume: Fixed::new(st.volume, spec.qty_scale).to_string(),
                 orders: st.orders,
                 fills: st.fills,
