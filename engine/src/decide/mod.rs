@@ -14,6 +14,7 @@
 //! at, in every topology, which is what keeps the journal identical between fused and threaded runs.
 
 pub mod exposure;
+pub mod model;
 pub mod rule;
 
 pub use rule::{EntryStyle, InstrumentLimits, RuleParams};

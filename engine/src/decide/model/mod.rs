@@ -1,0 +1,132 @@
+//! Models in the decide stage: the hot-side interface a model implements ([`Scorer`]), how its inputs
+//! are gathered from the feature vector ([`ModelInputs`]), and what happens when a model fails.
+//!
+//! The engine does not know how a model is run: `kestrel-infer` implements [`Scorer`] with `tract`
+//! (any ONNX file with the right signature), tests implement it with plain functions. Keeping tract
+//! out of this crate keeps the engine's own build and tests quick.
+//!
+//! Rules (DESIGN.md §2.3): a scorer is loaded, checked and optimised on a cold thread before it
+//! reaches the hot loop; it has a fixed input shape `[1, n]` and one output; its state is its own
+//! (one scorer per decide thread); a failure or a non-finite output never becomes a trade: decide
+//! blocks the candidate and journals [`ModelFault`]'s reason.
+
+pub mod control;
+
+pub use control::{ModelCommand, ModelControl, ModelController, ModelCounters, control_channel};
+
+use crate::features::FeatureVector;
+use std::fmt;
+
+/// The two models decide consults for every candidate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ModelRole {
+    /// The meta-labeler: calibrated probability, in [0, 1], that the candidate trade wins.
+    PWin = 0,
+    /// The execution model: predicted slippage of a market order, in basis points of the mid (a cost:
+    /// positive is worse).
+    Slippage = 1,
+}
+
+impl ModelRole {
+    pub const ALL: [ModelRole; 2] = [ModelRole::PWin, ModelRole::Slippage];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ModelRole::PWin => "pwin",
+            ModelRole::Slippage => "slippage",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Why a model gave no usable answer. Each becomes a Blocked record's reason.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ModelFault {
+    /// The runtime returned an error.
+    Error,
+    /// The output was NaN, infinite, or (for p(win)) outside [0, 1].
+    BadOutput,
+    /// The call took longer than the configured deadline.
+    Overrun,
+}
+
+/// Most inputs a model may take: every feature of the schema, once.
+pub const MAX_INPUTS: usize = crate::features::idx::COUNT;
+
+/// A model ready for the hot loop.
+///
+/// `score` must not allocate where the runtime allows it, must not block, and must return within a
+/// bounded time. It is called only from the decide thread; `Send` lets the cold side build it and hand
+/// it over through the control ring.
+pub trait Scorer: Send + fmt::Debug {
+    /// Scores one row: `input` holds the model's inputs in its card's order (`inputs().len()` values,
+    /// `NaN` already replaced by the card's fill values).
+    fn score(&mut self, input: &[f32]) -> Result<f32, ModelFault>;
+
+    /// Which features, by position in the engine's vector, the model reads, and the value standing in
+    /// for each while the feature is `NaN`.
+    fn inputs(&self) -> &ModelInputs;
+
+    /// A short identity for journals and summaries: the card's `name` and `version` hashed (see
+    /// `kestrel-infer`); changes with every new model file.
+    fn version(&self) -> u64;
+
+    /// For a p(win) model: its training trade statistics (see [`TradeStats`]).
+    fn trade_stats(&self) -> Option<TradeStats> {
+        None
+    }
+}
+
+/// The mapping from the engine's feature vector to a model's input row, resolved once at load.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModelInputs {
+    /// Position in [`FeatureVector`] of each input, in the model's order.
+    pub index: Vec<usize>,
+    /// Value used for an input whose feature is `NaN` (not yet defined), in the model's order.
+    pub fill: Vec<f32>,
+}
+
+impl ModelInputs {
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+
+    /// Writes the model's row into `row` (which must hold [`Self::len`] values); returns how many
+    /// inputs were `NaN` and took their fill value. No allocation.
+    #[inline]
+    pub fn gather(&self, features: &FeatureVector, row: &mut [f32]) -> usize {
+        let mut filled = 0;
+        for ((slot, &i), &fill) in row.iter_mut().zip(&self.index).zip(&self.fill) {
+            let v = features.get(i);
+            *slot = if v.is_finite() {
+                v as f32
+            } else {
+                filled += 1;
+                fill
+            };
+        }
+        filled
+    }
+}
+
+/// What a p(win) model's training labels said about winning and losing trades, in bps of the mid at
+/// decision (gross of fees and slippage). Decide needs it for expected value and the CVaR size; it
+/// travels with the model, so a swap changes both at once.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TradeStats {
+    pub avg_win_bps: f64,
+    pub avg_loss_bps: f64,
+    /// Mean of the worst 5 % of trade returns, as a positive loss.
+    pub cvar95_loss_bps: f64,
+}
