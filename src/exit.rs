@@ -15,7 +15,7 @@ Exit codes:
   2  usage error: bad arguments or options, an output that already exists
   3  bad input data: a malformed line, a sequence gap, a crossed book... (see --lenient)
   4  an input file is missing or unreadable, or an output cannot be written
-  5  a tape or journal is corrupt, truncated or of an unsupported version
+  5  a tape, journal or model is corrupt, truncated, of an unsupported version or refused
   130  interrupted (Ctrl-C): a paper run still wrote its run directory up to that point";
 
 /// An error the CLI itself raises about how it was called (exit code 2).
@@ -28,6 +28,11 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
     for cause in err.chain() {
         if cause.downcast_ref::<UsageError>().is_some() {
             return 2;
+        }
+        if cause.downcast_ref::<crate::models_cmd::Refused>().is_some()
+            || cause.downcast_ref::<crate::models_cmd::setup::StartError>().is_some()
+        {
+            return 5;
         }
         if cause.downcast_ref::<crate::paper::Interrupted>().is_some() {
             return 130;
@@ -52,7 +57,11 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
         if let Some(e) = cause.downcast_ref::<PaperError>() {
             return match e {
                 PaperError::Config(c) => config_code(c),
-                PaperError::Plan(_) | PaperError::OutExists(_) | PaperError::Risk(_) | PaperError::Resume { .. } => 2,
+                PaperError::Plan(_)
+                | PaperError::OutExists(_)
+                | PaperError::Risk(_)
+                | PaperError::Resume { .. }
+                | PaperError::Models(_) => 2,
                 PaperError::Journal(j) => journal_code(j),
                 PaperError::Io { .. } => 4,
                 PaperError::Thread(_) => 1,

@@ -9,9 +9,11 @@ mod bundled;
 mod exit;
 mod features_cmd;
 mod journal;
+mod models_cmd;
 mod paper;
 mod regime_cmd;
 mod tape;
+mod train_cmd;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -45,6 +47,12 @@ enum Command {
     #[command(after_help = "Examples:\n  kestrel paper\n  kestrel paper --tape btc.tape --speed 10x\n  \
         kestrel paper --tape btc.tape --config configs/default.toml --topology threaded --out runs/t1")]
     Paper(paper::PaperArgs),
+    /// Train the p(win) and slippage models from tapes (triple-barrier labels, purged walk-forward
+    /// validation with embargo, calibration) and write NAME.onnx + NAME.card.json
+    Train(train_cmd::TrainArgs),
+    /// Check models, and swap or roll them back on a running engine
+    #[command(subcommand)]
+    Models(models_cmd::ModelsCommand),
     /// Compute the feature matrix of a tape (the same code as the hot loop), for training and research
     Features(features_cmd::FeaturesArgs),
     /// Fit and check the regime model (a 3-state HMM over bars)
@@ -62,6 +70,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Paper(args) => paper::run(args),
+        Command::Train(args) => train_cmd::run(args),
+        Command::Models(cmd) => models_cmd::run(cmd),
         Command::Features(args) => features_cmd::run(args),
         Command::Regime(cmd) => regime_cmd::run(cmd),
         Command::Tape(cmd) => tape::run(cmd),

@@ -1,5 +1,7 @@
 //! No heap allocation per event on the hot path (DESIGN.md §2.1), proved with a counting global
-//! allocator over more than 100k events, fused and threaded.
+//! allocator over more than 100k events, fused and threaded, with models deciding (an allocation-free
+//! stand-in scorer: the model path itself, swaps through the control ring included, must not
+//! allocate).
 //!
 //! This file holds one test on purpose: the threaded half counts every allocation in the process,
 //! and a second test running in parallel would add its own.
@@ -7,6 +9,7 @@
 mod support;
 
 use kestrel_engine::config::{RawConfig, RunSettings};
+use kestrel_engine::decide::model::{ModelCommand, ModelCounters, ModelRole, ModelSet, control_channel};
 use kestrel_engine::event::MarketEvent;
 use kestrel_engine::features::FeatureStage;
 use kestrel_engine::pipeline::Stage;
@@ -103,22 +106,42 @@ fn no_alloc_per_event_fused_and_threaded() {
 
     // Fused: count this thread's allocations over every event after the warm-up.
     let control = RunControl::new();
-    let mut fused = Fused::new(support::pipeline(&tape, &config(), &dir.path().join("f.kj"), &control));
+    let (mut cold, hot) = control_channel(4);
+    let models = ModelSet { control: Some(hot), ..support::Wave::models() };
+    let mut fused =
+        Fused::new(support::pipeline_with_models(&tape, &config(), &dir.path().join("f.kj"), &control, models));
     for _ in 0..WARM_UP {
         assert!(fused.step());
     }
+    // Made before the count starts (the cold side builds models); sent and applied inside it.
+    let mut swap_in = Some(support::Wave::pwin());
     let before = THIS_THREAD.with(Cell::get);
     std::hint::black_box(vec![0u8; 16]);
     assert_eq!(THIS_THREAD.with(Cell::get), before + 1, "the counter sees this thread's allocations");
     let before = before + 1;
-    while fused.step() {}
+    let mut retired = None;
+    while fused.step() {
+        if fused.events() == WARM_UP + 1_000
+            && let Some(scorer) = swap_in.take()
+        {
+            assert!(cold.commands.push(ModelCommand::Install { role: ModelRole::PWin, scorer }).is_ok());
+        }
+        if retired.is_none() {
+            retired = cold.retired.pop().ok();
+        }
+    }
     let allocs = THIS_THREAD.with(Cell::get) - before;
     let measured = fused.events() - WARM_UP;
+    assert!(retired.is_some(), "the swap was applied inside the window");
     let finished = fused.into_finished();
     let orders: u64 = finished.execute.stats().iter().map(|s| s.orders).sum();
+    let counters = finished.decide.models().counters();
+    let calls = ModelCounters::get(&counters.calls[0]);
     assert!(measured >= MEASURED, "measured {measured} events");
     assert!(orders > 1_000, "the measured path must include trading ({orders} orders)");
-    assert_eq!(allocs, 0, "{allocs} allocations over {measured} fused events");
+    assert!(calls > 1_000, "the measured path must call the models ({calls} calls)");
+    assert!(ModelCounters::get(&counters.swaps[0]) == 1);
+    assert_eq!(allocs, 0, "{allocs} allocations over {measured} fused events"); // with models and a swap
 
     // Threaded: every allocation in the process during a run, for a short and a long tape. Set-up
     // (threads, rings, histograms) costs the same for both; per-event allocation would not.
@@ -127,7 +150,8 @@ fn no_alloc_per_event_fused_and_threaded() {
     let plan = pipeline::plan(Topology::Threaded, Some(wait), 2, false, 4096).unwrap();
     let threaded_allocs = |tape: &std::sync::Arc<_>, name: &str| {
         let control = RunControl::new();
-        let p = support::pipeline(tape, &config(), &dir.path().join(name), &control);
+        let p =
+            support::pipeline_with_models(tape, &config(), &dir.path().join(name), &control, support::Wave::models());
         let before = ALLOCATIONS.load(Ordering::SeqCst);
         let finished = pipeline::run(p, &plan, &control, &mut |_| {}).unwrap();
         let allocs = ALLOCATIONS.load(Ordering::SeqCst) - before;

@@ -1,11 +1,13 @@
 //! Determinism (DESIGN.md §2.6): the same tape and config give a byte-identical journal whether the
 //! stages run fused on one thread or threaded over rings, whatever the wait strategy, the ring size
 //! (down to 2 slots, which makes back-pressure constant) or the latencies (zero latency puts decide
-//! and execute in lockstep; long latency lets decide run far ahead).
+//! and execute in lockstep; long latency lets decide run far ahead), with models deciding too.
 
 mod support;
 
 use kestrel_engine::config::RawConfig;
+use kestrel_engine::decide::model::ModelSet;
+use kestrel_engine::journal::{BlockReason, EntryKind, Journal};
 use kestrel_engine::pipeline::{self, RunControl, Topology, WaitStrategy};
 use std::path::Path;
 
@@ -24,8 +26,19 @@ fn run(
     wait: WaitStrategy,
     journal: &Path,
 ) -> (u64, Vec<u8>) {
+    run_with(tape, cfg, topology, wait, journal, ModelSet::default())
+}
+
+fn run_with(
+    tape: &std::sync::Arc<kestrel_engine::tape::Tape>,
+    cfg: &RawConfig,
+    topology: Topology,
+    wait: WaitStrategy,
+    journal: &Path,
+    models: ModelSet,
+) -> (u64, Vec<u8>) {
     let control = RunControl::new();
-    let p = support::pipeline(tape, cfg, journal, &control);
+    let p = support::pipeline_with_models(tape, cfg, journal, &control, models);
     // Two cores assumed at most, so threaded never busy-spins; no pinning, tests run in parallel.
     let plan = pipeline::plan(topology, Some(wait), 2, false, cfg.engine.ring_capacity).unwrap();
     let finished = pipeline::run(p, &plan, &control, &mut |_| {}).unwrap();
@@ -112,4 +125,44 @@ fn latency_changes_the_journal() {
     cfg.exchange.entry_latency_us = 50_000; // orders meet a later market: other fill prices
     let (_, b) = run(&tape, &cfg, Topology::Fused, wait, &dir.path().join("b.kj"));
     assert_ne!(a, b);
+}
+
+#[test]
+fn with_models_fused_and_threaded_journals_are_byte_identical() {
+    let dir = tempfile::tempdir().unwrap();
+    let tape = support::synth_tape(dir.path(), "t.tape", 7, 4);
+    let wait = WaitStrategy::SpinYield { spin_ns: 2000 };
+    for (i, entry) in ["market", "auto"].into_iter().enumerate() {
+        let mut cfg = RawConfig::default();
+        cfg.strategy.cooldown_ms = 20;
+        cfg.strategy.entry = entry.into();
+        cfg.strategy.cvar_budget = "25".into();
+        cfg.engine.ring_capacity = 64;
+        let f = dir.path().join(format!("mf{i}.kj"));
+        let (orders, fused) = run_with(&tape, &cfg, Topology::Fused, wait, &f, support::Wave::models());
+        let t = dir.path().join(format!("mt{i}.kj"));
+        let (_, threaded) = run_with(&tape, &cfg, Topology::Threaded, wait, &t, support::Wave::models());
+        assert!(fused == threaded, "{entry}: fused and threaded journals differ with models");
+        // The models really decided: trades, and refusals of their own, each judged candidate with
+        // its features journaled.
+        let j = Journal::open_read_only(&f).unwrap();
+        let reasons: Vec<_> = j
+            .records()
+            .iter()
+            .filter(|r| r.kind() == Some(EntryKind::Blocked))
+            .filter_map(|r| BlockReason::from_u8(r.reason))
+            .collect();
+        assert!(orders > 50, "{entry}: {orders} orders");
+        assert!(reasons.contains(&BlockReason::BelowPWin), "{entry}: the p(win) gate never refused");
+        assert!(j.records().iter().any(|r| r.kind() == Some(EntryKind::Features)));
+        if entry == "auto" {
+            let types: std::collections::BTreeSet<u8> = j
+                .records()
+                .iter()
+                .filter(|r| r.kind() == Some(EntryKind::Order) && r.aux == 1)
+                .map(|r| r.order_type)
+                .collect();
+            assert_eq!(types.len(), 2, "auto: both market and joined entries ({types:?})");
+        }
+    }
 }

@@ -7,6 +7,7 @@
 //! histograms; stamps never reach the journal, which must be identical across topologies.
 
 use crate::account::FillReport;
+use crate::decide::model::ModelRole;
 use crate::features::FeatureVector;
 use crate::journal::{BlockReason, RejectReason, Side};
 use crate::orders::Purpose;
@@ -94,12 +95,96 @@ pub struct Intent {
     /// The approved orders of `candidates`, in the same slots.
     pub orders: [Option<RiskApproved>; 2],
     pub cancel: Option<CancelRequest>,
+    /// What the models saw and said about the entry candidate, when it consulted them (execute
+    /// journals it as Features records after the candidate's own).
+    pub judged: Option<Judged>,
+    /// Changes of live model decide applied before this event (journaled as ModelSwap records).
+    pub swaps: SwapNotes,
 }
 
 impl Intent {
     /// An event on which the strategy does nothing.
     pub fn pass(event: MarketEvent) -> Intent {
-        Intent { event, candidates: [None, None], orders: [None, None], cancel: None }
+        Intent {
+            event,
+            candidates: [None, None],
+            orders: [None, None],
+            cancel: None,
+            judged: None,
+            swaps: SwapNotes::default(),
+        }
+    }
+}
+
+/// An entry candidate as the models saw it: their answers (`NaN` where a model was not asked or gave
+/// no usable answer) and the feature vector, as `f32` (`NaN` kept). Fixed-size, copied by value.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Judged {
+    pub p_win: f32,
+    /// Predicted slippage of a market order, bps of the mid (a cost); `NaN` without a slippage model.
+    pub slippage_bps: f32,
+    pub features: [f32; crate::features::idx::COUNT],
+}
+
+impl Judged {
+    /// Not yet scored: both answers `NaN`.
+    #[inline]
+    pub fn unscored(features: &FeatureVector) -> Judged {
+        Judged { p_win: f32::NAN, slippage_bps: f32::NAN, features: features.0.map(|v| v as f32) }
+    }
+}
+
+/// Most model changes decide applies before one event (commands beyond it wait for the next event:
+/// the work between two events stays bounded).
+pub const MAX_SWAPS_PER_EVENT: usize = 4;
+
+/// A change of a role's live model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SwapNote {
+    pub role: ModelRole,
+    /// `Scorer::version` of the new model; 0: removed.
+    pub new_version: u64,
+    /// Of the model it replaced; 0: none.
+    pub old_version: u64,
+}
+
+/// The model changes applied before one event, in order.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SwapNotes {
+    len: u8,
+    notes: [Option<SwapNote>; MAX_SWAPS_PER_EVENT],
+}
+
+impl SwapNotes {
+    pub fn is_full(&self) -> bool {
+        usize::from(self.len) == MAX_SWAPS_PER_EVENT
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn len(&self) -> usize {
+        usize::from(self.len)
+    }
+
+    /// Adds a note; `false` (and nothing added) when full.
+    #[inline]
+    pub fn push(&mut self, note: SwapNote) -> bool {
+        let Some(slot) = self.notes.get_mut(usize::from(self.len)) else { return false };
+        *slot = Some(note);
+        self.len += 1;
+        true
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &SwapNote> {
+        self.notes.iter().flatten()
+    }
+
+    /// Takes the notes out, leaving this empty.
+    #[inline]
+    pub fn take(&mut self) -> SwapNotes {
+        std::mem::take(self)
     }
 }
 

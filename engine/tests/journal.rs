@@ -7,8 +7,8 @@
 
 use kestrel_engine::journal::header::{self, HEADER_SIZE};
 use kestrel_engine::journal::{
-    BlockReason, EntryKind, JOURNAL_RECORD_SIZE, Journal, JournalError, JournalMeta, JournalRecord, JournalWriter,
-    RejectReason, Side, TornTail, write_csv,
+    BlockReason, EntryKind, FeaturesRecord, JOURNAL_RECORD_SIZE, Journal, JournalError, JournalMeta, JournalRecord,
+    JournalWriter, RejectReason, Side, TornTail, write_csv,
 };
 use kestrel_engine::orders::{OrderKind, Purpose, TimeInForce};
 use kestrel_engine::types::{InstrumentId, InstrumentSpec, Price, Qty, UnixNanos};
@@ -388,10 +388,10 @@ fn a_directory_or_a_missing_file_is_an_io_error() {
 // Any sequence of records
 
 fn any_record() -> impl Strategy<Value = JournalRecord> {
-    (1u8..=10, 0u8..=2, any::<u64>(), any::<u64>(), any::<u64>(), any::<i64>(), any::<i64>(), 0u16..2, any::<i64>())
+    (1u8..=12, 0u8..=2, any::<u64>(), any::<u64>(), any::<u64>(), any::<i64>(), any::<i64>(), 0u16..2, any::<i64>())
         .prop_map(|(kind, side, event_seq, ts, order_id, px, qty, instrument, value)| {
             let reason = match EntryKind::from_u8(kind) {
-                Some(EntryKind::Blocked) => 1 + (event_seq % 3) as u8,
+                Some(EntryKind::Blocked) => 1 + (event_seq % 20) as u8,
                 Some(EntryKind::Reject | EntryKind::CancelReject) => 1,
                 _ => 0,
             };
@@ -401,7 +401,7 @@ fn any_record() -> impl Strategy<Value = JournalRecord> {
             } else {
                 (side, qty)
             };
-            JournalRecord {
+            let rec = JournalRecord {
                 kind,
                 side,
                 reason,
@@ -413,6 +413,17 @@ fn any_record() -> impl Strategy<Value = JournalRecord> {
                 instrument: InstrumentId(instrument),
                 value,
                 ..JournalRecord::default()
+            };
+            match EntryKind::from_u8(kind) {
+                // Its own layout: chunk `side % 2` of 2, any values (the bytes of the fields above).
+                Some(EntryKind::Features) => {
+                    let mut f = FeaturesRecord::from_record(&rec);
+                    (f.chunk, f.chunks, f._pad) = (side % 2, 2, 0);
+                    f.to_record()
+                }
+                // A model role in `aux`.
+                Some(EntryKind::ModelSwap) => JournalRecord { aux: side % 2, ..rec },
+                _ => rec,
             }
         })
 }

@@ -10,12 +10,22 @@ use std::path::{Path, PathBuf};
 
 /// Export a run's journal to CSV, for pandas, polars and spreadsheets
 ///
-/// One row per record (decision, blocked trade, order, fill, venue reject), under this header row:
+/// One row per record (decision, blocked trade, order, fill, venue reject, model swap), under this
+/// header row:
 ///
-///   record,event_seq,ts_ns,kind,symbol,side,reason,order_id,px,qty,signal,realized_pnl
+///   record,event_seq,ts_ns,kind,symbol,side,reason,order_id,px,qty,purpose,order_type,tif,liquidity,signal,fee,realized_pnl,position
 ///
 /// Prices and quantities are exact decimals at the instrument's scales; `signal` is filled on
-/// decision and blocked rows, `realized_pnl` on fill rows, other cells are empty.
+/// decision and blocked rows, `fee`, `realized_pnl` and `position` on fill rows, other cells are
+/// empty. A `model_swap` row names the role in `reason` and the new model's version in `order_id`
+/// (0: removed).
+///
+/// With `--features OUT.csv`, writes instead one row per entry candidate the models judged (taken or
+/// blocked): what they saw and said, the counterfactual dataset for learning:
+///
+///   record,event_seq,ts_ns,symbol,side,verdict,reason,px,qty,p_win,slippage_bps,<every feature by name>
+///
+/// An empty cell is a feature not yet defined, or a model not asked or without a usable answer.
 ///
 /// The journal is only read, never modified, so it is safe to export the journal of a run still in
 /// progress: its records so far are written, and the rest of the file (space the run has reserved,
@@ -23,7 +33,8 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:\n  \
     kestrel journal export runs/2026-11-03 --format csv     (writes runs/2026-11-03/journal.csv)\n  \
-    kestrel journal export runs/2026-11-03/journal.kj --out - | head")]
+    kestrel journal export runs/2026-11-03/journal.kj --out - | head\n  \
+    kestrel journal export runs/2026-11-03 --features runs/2026-11-03/features.csv")]
 pub struct ExportArgs {
     /// A run directory holding journal.kj, or the path of a journal file
     #[arg(value_name = "RUN_DIR")]
@@ -34,9 +45,24 @@ pub struct ExportArgs {
     /// Output file; `-` for stdout [default: journal.csv beside the journal]
     #[arg(long, short = 'o')]
     out: Option<PathBuf>,
+    /// Write the model-judged entry candidates with their features to this file instead (`-` for
+    /// stdout)
+    #[arg(long, value_name = "OUT.csv", conflicts_with = "out")]
+    features: Option<PathBuf>,
     /// Replace the output file if it exists
     #[arg(long)]
     force: bool,
+}
+
+/// What is exported.
+type Writer = fn(&Journal, &mut dyn Write) -> std::io::Result<u64>;
+
+fn journal_csv(j: &Journal, out: &mut dyn Write) -> std::io::Result<u64> {
+    journal::write_csv(j, &mut &mut *out)
+}
+
+fn features_csv(j: &Journal, out: &mut dyn Write) -> std::io::Result<u64> {
+    journal::write_features_csv(j, &mut &mut *out)
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -47,7 +73,9 @@ enum Format {
 
 pub fn run(args: ExportArgs) -> anyhow::Result<()> {
     let input = if args.run.is_dir() { args.run.join(journal::FILE_NAME) } else { args.run.clone() };
-    let out = match args.out {
+    let (writer, what): (Writer, &str) =
+        if args.features.is_some() { (features_csv, "candidates") } else { (journal_csv, "records") };
+    let out = match args.features.or(args.out) {
         Some(p) if p.as_os_str() == "-" => None,
         Some(p) => Some(p),
         None => Some(input.with_extension(match args.format {
@@ -76,10 +104,10 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
         );
     }
     match out {
-        None => write_stdout(&journal),
+        None => write_stdout(&journal, writer),
         Some(out) => {
-            let rows = write_file(&journal, &out)?;
-            eprintln!("wrote {} records to {}", thousands(rows), out.display());
+            let rows = write_file(&journal, &out, writer)?;
+            eprintln!("wrote {} {what} to {}", thousands(rows), out.display());
             Ok(())
         }
     }
@@ -100,10 +128,10 @@ fn explain_missing(e: JournalError, run: &Path) -> anyhow::Error {
     anyhow::Error::new(e).context(hint)
 }
 
-fn write_stdout(journal: &Journal) -> anyhow::Result<()> {
+fn write_stdout(journal: &Journal, writer: Writer) -> anyhow::Result<()> {
     let stdout = std::io::stdout();
     let mut w = BufWriter::with_capacity(1 << 16, stdout.lock());
-    match journal::write_csv(journal, &mut w).and_then(|_| w.flush()) {
+    match writer(journal, &mut w).and_then(|_| w.flush()) {
         Ok(()) => Ok(()),
         // `… --out - | head` closes the pipe early: that is success, not an error.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
@@ -113,7 +141,7 @@ fn write_stdout(journal: &Journal) -> anyhow::Result<()> {
 
 /// Writes under a temporary name beside `out` and renames it into place: a failed export never
 /// leaves a half-written file under the output name.
-fn write_file(journal: &Journal, out: &Path) -> anyhow::Result<u64> {
+fn write_file(journal: &Journal, out: &Path, writer: Writer) -> anyhow::Result<u64> {
     let context = || format!("{}: cannot write the export", out.display());
     let dir = match out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
@@ -129,7 +157,7 @@ fn write_file(journal: &Journal, out: &Path) -> anyhow::Result<u64> {
     }
     let tmp = builder.tempfile_in(dir).with_context(context)?;
     let mut w = BufWriter::with_capacity(1 << 16, tmp);
-    let rows = journal::write_csv(journal, &mut w).with_context(context)?;
+    let rows = writer(journal, &mut w).with_context(context)?;
     let tmp = w.into_inner().map_err(|e| e.into_error()).with_context(context)?;
     tmp.persist(out).map_err(|e| e.error).with_context(context)?;
     Ok(rows)

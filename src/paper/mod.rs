@@ -73,6 +73,8 @@ pub fn run(args: PaperArgs) -> anyhow::Result<()> {
     tape.verify()?;
     let out_dir = args.resume.clone().or_else(|| args.out.clone()).unwrap_or_else(default_out_dir);
     let control = RunControl::new();
+    // Models are loaded and checked before anything starts: a bad file stops the run here.
+    let models = crate::models_cmd::setup::load(&raw, &out_dir, control.clone())?;
     let request = PaperRequest {
         tape: Arc::new(tape),
         tape_label: label,
@@ -82,6 +84,7 @@ pub fn run(args: PaperArgs) -> anyhow::Result<()> {
         cores,
         started: wall_clock_now(),
         resume: args.resume.is_some(),
+        models: models.set,
     };
     let prepared = paper::prepare(request, &control)?;
     if let Some(r) = prepared.recovered() {
@@ -112,13 +115,19 @@ pub fn run(args: PaperArgs) -> anyhow::Result<()> {
         on_interrupt.request_stop();
     });
     let bar = print::progress_bar(prepared.events_total(), args.json);
-    let summary = paper::run(prepared, &control, &mut |c| bar.set_position(c.executed()))?;
+    // The models' cold thread (swaps, rollbacks, the watched directory) runs beside the hot stages;
+    // it is spawned before they pin themselves, so it floats on whatever core is free.
+    let manager = models.manager.spawn()?;
+    let result = paper::run(prepared, &control, &mut |c| bar.set_position(c.executed()));
+    models.done.store(true, std::sync::atomic::Ordering::Release);
+    let swaps = manager.join().unwrap_or_default();
+    let summary = result?;
     bar.finish_and_clear();
     let mut out = std::io::stdout().lock();
     let printed = if args.json {
         serde_json::to_writer_pretty(&mut out, &summary).map_err(std::io::Error::from).and_then(|()| writeln!(out))
     } else {
-        print::summary(&mut out, &summary, &out_dir)
+        print::summary(&mut out, &summary, &out_dir).and_then(|()| print::swaps(&mut out, &swaps))
     };
     match printed {
         // `kestrel paper --json | head` closes the pipe early; the run directory is complete anyway.

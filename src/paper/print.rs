@@ -115,3 +115,12 @@ pub fn summary(w: &mut impl Write, s: &RunSummary, out: &Path) -> std::io::Resul
     )?;
     Ok(())
 }
+
+/// The model swaps and rollbacks of the run, one line each (nothing when there were none).
+pub fn swaps(w: &mut impl Write, log: &crate::models_cmd::manager::SwapLog) -> std::io::Result<()> {
+    for o in &log.outcomes {
+        let mark = if o.ok { "ok" } else { "refused" };
+        writeln!(w, "  model swap {mark}: {} ({:.1} ms)", o.message, o.window_ms)?;
+    }
+    Ok(())
+}

@@ -10,7 +10,7 @@ pub mod resolve;
 pub mod trading;
 
 pub use raw::RawConfig;
-pub use resolve::{RunSettings, resolve_strategy};
+pub use resolve::{ModelBackend, ModelSettings, RunSettings, model_settings, resolve_strategy};
 pub use trading::{Trading, resolve_trading};
 
 use std::path::{Path, PathBuf};

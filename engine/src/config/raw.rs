@@ -15,6 +15,7 @@ pub struct RawConfig {
     pub fees: FeesSection,
     pub risk: RiskSection,
     pub journal: JournalSection,
+    pub models: ModelsSection,
 }
 
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
@@ -107,8 +108,8 @@ pub struct StrategySection {
     pub cooldown_ms: u64,
     /// Most entry orders working or awaiting the venue's answer at once.
     pub max_in_flight: u32,
-    /// `market` (IOC market orders) or `join` (post-only limit at our own touch, cancelled after
-    /// `join_ttl_ms`).
+    /// `market` (IOC market orders), `join` (post-only limit at our own touch, cancelled after
+    /// `join_ttl_ms`) or `auto` (whichever has the larger expected value; needs a p(win) model).
     pub entry: String,
     /// How long a joined entry rests before it is cancelled, in ms of tape time.
     pub join_ttl_ms: u64,
@@ -117,6 +118,15 @@ pub struct StrategySection {
     pub stop_loss_bps: u32,
     /// Time exit: longest holding time in ms of tape time; 0 turns it off.
     pub max_hold_ms: u64,
+    /// With a p(win) model: least calibrated probability of a win to trade, in [0, 1].
+    pub min_pwin: f64,
+    /// With a p(win) model: least expected value of a trade, net of slippage and fees, in bps.
+    pub min_ev_bps: f64,
+    /// With a p(win) model: the chance that a joined entry fills, in (0, 1], for its expected value.
+    pub join_fill_probability: f64,
+    /// With a p(win) model: the most quote currency a trade may lose at its CVaR (95 %), as a
+    /// decimal string; sizes each entry (at most `order_qty`). "0": every entry is `order_qty`.
+    pub cvar_budget: String,
 }
 
 impl Default for StrategySection {
@@ -135,6 +145,10 @@ impl Default for StrategySection {
             take_profit_bps: 10,
             stop_loss_bps: 10,
             max_hold_ms: 60_000,
+            min_pwin: 0.55,
+            min_ev_bps: 0.0,
+            join_fill_probability: 0.35,
+            cvar_budget: "0".into(),
         }
     }
 }
@@ -262,5 +276,36 @@ pub struct JournalSection {
 impl Default for JournalSection {
     fn default() -> Self {
         JournalSection { capacity_records: 1 << 18 }
+    }
+}
+
+/// The models decide consults (DESIGN.md §5). The engine validates these and passes them on; the
+/// `kestrel` command loads the files (with `kestrel-infer`) and hands the scorers to the engine.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelsSection {
+    /// The p(win) model, `NAME.onnx` (its card `NAME.card.json` beside it); "" for none (then the
+    /// rule trades alone).
+    pub pwin: String,
+    /// The slippage model, `NAME.onnx`; "" for none (the half spread stands in for it).
+    pub slippage: String,
+    /// How models run: `auto`, `tract` or `native`.
+    pub backend: String,
+    /// Longest a model call may take, in µs; a longer one fails safe (no trade). 0: no deadline.
+    /// A deadline makes the journal depend on the machine's speed.
+    pub deadline_us: u64,
+    /// A directory the cold side watches for new models to swap in; "" for none.
+    pub watch: String,
+}
+
+impl Default for ModelsSection {
+    fn default() -> Self {
+        ModelsSection {
+            pwin: String::new(),
+            slippage: String::new(),
+            backend: "auto".into(),
+            deadline_us: 0,
+            watch: String::new(),
+        }
     }
 }

@@ -2,7 +2,7 @@
 
 use super::ConfigError;
 use super::raw::{RawConfig, StrategySection};
-use crate::decide::{InstrumentLimits, RuleParams};
+use crate::decide::{DecisionParams, InstrumentLimits, RuleParams};
 use crate::features::FeatureSettings;
 use crate::features::regime::HmmParams;
 use crate::ingest::Speed;
@@ -21,6 +21,91 @@ pub struct RunSettings {
     pub speed: Speed,
     pub features: FeatureSettings,
     pub journal_capacity: u64,
+    /// `[models]`, checked: which model files the `kestrel` command loads, and how.
+    pub models: ModelSettings,
+}
+
+/// How models run (`models.backend`); the engine only passes it on to whoever loads the models.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ModelBackend {
+    /// The loader's choice.
+    #[default]
+    Auto,
+    /// ONNX through `tract`.
+    Tract,
+    /// A hand-written evaluator for the model shapes it knows.
+    Native,
+}
+
+impl ModelBackend {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "auto" => Some(ModelBackend::Auto),
+            "tract" => Some(ModelBackend::Tract),
+            "native" => Some(ModelBackend::Native),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ModelBackend::Auto => "auto",
+            ModelBackend::Tract => "tract",
+            ModelBackend::Native => "native",
+        }
+    }
+}
+
+/// `[models]` checked. Paths are as written in the config (relative ones to the working directory).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ModelSettings {
+    /// The p(win) model's `NAME.onnx`; `None`: no model, the rule trades alone.
+    pub pwin: Option<std::path::PathBuf>,
+    /// The slippage model's `NAME.onnx`; `None`: the half spread stands in for it.
+    pub slippage: Option<std::path::PathBuf>,
+    pub backend: ModelBackend,
+    /// Longest a model call may take, in ns; 0: no deadline. Also in [`DecisionParams::deadline_ns`].
+    pub deadline_ns: u64,
+    /// A directory the cold side watches for models to swap in.
+    pub watch: Option<std::path::PathBuf>,
+}
+
+/// Longest `models.deadline_us`: a second is surely a typo.
+const MAX_DEADLINE_US: u64 = 1_000_000;
+
+/// Checks `[models]`.
+pub fn model_settings(raw: &RawConfig, origin: &str) -> Result<ModelSettings, ConfigError> {
+    let m = &raw.models;
+    let backend = ModelBackend::parse(&m.backend).ok_or_else(|| {
+        ConfigError::value(
+            origin,
+            "models.backend",
+            format!("= {:?}: use \"auto\", \"tract\" or \"native\"", m.backend),
+        )
+    })?;
+    if m.deadline_us > MAX_DEADLINE_US {
+        return Err(ConfigError::value(
+            origin,
+            "models.deadline_us",
+            format!("= {} is over a second; give µs, or 0 for no deadline", m.deadline_us),
+        ));
+    }
+    let path = |text: &str, key: &'static str| -> Result<Option<std::path::PathBuf>, ConfigError> {
+        if text.is_empty() {
+            return Ok(None);
+        }
+        if text.trim() != text {
+            return Err(ConfigError::value(origin, key, format!("= {text:?} has leading or trailing spaces")));
+        }
+        Ok(Some(text.into()))
+    };
+    Ok(ModelSettings {
+        pwin: path(&m.pwin, "models.pwin")?,
+        slippage: path(&m.slippage, "models.slippage")?,
+        backend,
+        deadline_ns: m.deadline_us * 1_000,
+        watch: path(&m.watch, "models.watch")?,
+    })
 }
 
 /// Most book levels per side a config may ask for (memory: 16 bytes a level, two copies).
@@ -62,6 +147,7 @@ impl RunSettings {
         }
         check_strategy(&raw.strategy, origin)?;
         let features = feature_settings(raw, origin)?;
+        let models = model_settings(raw, origin)?;
         Ok(RunSettings {
             topology,
             wait,
@@ -71,6 +157,7 @@ impl RunSettings {
             speed,
             features,
             journal_capacity: raw.journal.capacity_records,
+            models,
         })
     }
 }
@@ -149,6 +236,23 @@ fn check_strategy(s: &StrategySection, origin: &str) -> Result<(), ConfigError> 
     if s.symbols.is_empty() {
         return Err(ConfigError::value(origin, "strategy.symbols", "is empty; use [\"*\"] to trade every instrument"));
     }
+    if !(s.min_pwin.is_finite() && (0.0..=1.0).contains(&s.min_pwin)) {
+        return Err(ConfigError::value(origin, "strategy.min_pwin", format!("= {} must be in [0, 1]", s.min_pwin)));
+    }
+    if !(s.min_ev_bps.is_finite() && s.min_ev_bps.abs() <= 10_000.0) {
+        return Err(ConfigError::value(
+            origin,
+            "strategy.min_ev_bps",
+            format!("= {} must be within ±10000 bps", s.min_ev_bps),
+        ));
+    }
+    if !(s.join_fill_probability.is_finite() && s.join_fill_probability > 0.0 && s.join_fill_probability <= 1.0) {
+        return Err(ConfigError::value(
+            origin,
+            "strategy.join_fill_probability",
+            format!("= {} must be in (0, 1]", s.join_fill_probability),
+        ));
+    }
     Ok(())
 }
 
@@ -183,7 +287,17 @@ pub fn resolve_strategy(
                 format!("= {} is smaller than order_qty = {}: no order could ever pass", s.max_position, s.order_qty),
             ));
         }
-        limits.push(InstrumentLimits { trade, order_qty, max_position, tick: spec.tick });
+        let cvar_budget = budget(&s.cvar_budget, spec.price_scale + spec.qty_scale, origin)?;
+        limits.push(InstrumentLimits {
+            trade,
+            order_qty,
+            max_position,
+            tick: spec.tick,
+            lot: spec.lot,
+            maker_fee_millibps: 0,
+            taker_fee_millibps: 0,
+            cvar_budget,
+        });
     }
     Ok(RuleParams {
         imbalance_threshold: s.imbalance_threshold,
@@ -193,7 +307,27 @@ pub fn resolve_strategy(
         instruments: limits,
         entry: crate::decide::EntryStyle::Market,
         brackets: None,
+        decision: DecisionParams {
+            min_pwin: s.min_pwin,
+            min_ev_bps: s.min_ev_bps,
+            join_fill_probability: s.join_fill_probability,
+            deadline_ns: 0,
+        },
     })
+}
+
+/// `strategy.cvar_budget`: a non-negative amount of quote currency in units of `10^-scale`.
+fn budget(text: &str, scale: u8, origin: &str) -> Result<i128, ConfigError> {
+    let key = "strategy.cvar_budget";
+    // Parse at up to 6 decimals in i64, then scale up in i128 (as the risk section's money keys).
+    let coarse = scale.min(6);
+    let v = parse_fixed(text, coarse).map_err(|e| {
+        ConfigError::value(origin, key, format!("= {text:?}: {e} (a quote amount, 6 decimals at most; \"0\" for none)"))
+    })?;
+    if v < 0 {
+        return Err(ConfigError::value(origin, key, format!("= {text:?} must not be negative (\"0\" turns it off)")));
+    }
+    Ok(i128::from(v) * 10i128.pow(u32::from(scale - coarse)))
 }
 
 /// A decimal size in `spec`'s units: positive, representable at its scale, a multiple of its lot.
@@ -256,6 +390,29 @@ mod tests {
         let mut bad = raw.clone();
         bad.replay.speed = "fast".into();
         assert!(RunSettings::from_raw(&bad, "c").unwrap_err().to_string().contains("replay.speed"));
+    }
+
+    #[test]
+    fn the_models_section_is_checked_and_passed_on() {
+        let raw = RawConfig::default();
+        let m = RunSettings::from_raw(&raw, "defaults").unwrap().models;
+        assert_eq!(m, ModelSettings::default());
+        let cfg = parse(
+            "[models]\npwin = \"models/pwin.onnx\"\nbackend = \"native\"\ndeadline_us = 25\nwatch = \"models/incoming\"\n",
+            Path::new("c.toml"),
+        )
+        .unwrap();
+        let m = RunSettings::from_raw(&cfg, "c.toml").unwrap().models;
+        assert_eq!(m.pwin.as_deref(), Some(Path::new("models/pwin.onnx")));
+        assert_eq!(m.slippage, None);
+        assert_eq!((m.backend, m.deadline_ns), (ModelBackend::Native, 25_000));
+        assert_eq!(m.watch.as_deref(), Some(Path::new("models/incoming")));
+        let err = parse("[models]\npwn = \"x.onnx\"\n", Path::new("c.toml")).unwrap_err().to_string();
+        assert!(err.contains("pwn"), "{err}");
+        let mut bad = RawConfig::default();
+        bad.models.slippage = " s.onnx".into();
+        let err = RunSettings::from_raw(&bad, "c.toml").unwrap_err().to_string();
+        assert!(err.contains("models.slippage"), "{err}");
     }
 
     #[test]

@@ -30,20 +30,27 @@ const MAX_FEE_BPS: f64 = 1_000.0;
 pub fn resolve_trading(raw: &RawConfig, instruments: &[InstrumentSpec], origin: &str) -> Result<Trading, ConfigError> {
     let mut params = super::resolve_strategy(&raw.strategy, instruments, origin)?;
     let s = &raw.strategy;
+    let ttl_ns = s.join_ttl_ms.saturating_mul(1_000_000);
     params.entry = match s.entry.as_str() {
         "market" => EntryStyle::Market,
-        "join" if s.join_ttl_ms > 0 => EntryStyle::Join { ttl_ns: s.join_ttl_ms.saturating_mul(1_000_000) },
-        "join" => {
-            return Err(ConfigError::value(origin, "strategy.join_ttl_ms", "must be positive with entry = \"join\""));
+        "join" | "auto" if s.join_ttl_ms == 0 => {
+            return Err(ConfigError::value(
+                origin,
+                "strategy.join_ttl_ms",
+                format!("must be positive with entry = {:?}", s.entry),
+            ));
         }
+        "join" => EntryStyle::Join { ttl_ns },
+        "auto" => EntryStyle::Auto { ttl_ns },
         other => {
             return Err(ConfigError::value(
                 origin,
                 "strategy.entry",
-                format!("= {other:?}: use \"market\" or \"join\""),
+                format!("= {other:?}: use \"market\", \"join\" or \"auto\" (needs a p(win) model)"),
             ));
         }
     };
+    params.decision.deadline_ns = super::model_settings(raw, origin)?.deadline_ns;
     for (key, bps) in [("strategy.take_profit_bps", s.take_profit_bps), ("strategy.stop_loss_bps", s.stop_loss_bps)] {
         if bps > 10_000 {
             return Err(ConfigError::value(origin, key, format!("= {bps} is over 100 %; give basis points")));
@@ -58,6 +65,12 @@ pub fn resolve_trading(raw: &RawConfig, instruments: &[InstrumentSpec], origin: 
     params.brackets = (spec != BracketSpec::default()).then_some(spec);
     let (risk, initial_state) = resolve_risk(&raw.risk, instruments, origin)?;
     let exchange = resolve_exchange(&raw.exchange, &raw.fees, instruments, origin)?;
+    // The models' expected value pays the fees the venue will charge.
+    for (i, limits) in params.instruments.iter_mut().enumerate() {
+        let fees = exchange.fees.iter().find(|(id, _)| id.index() == i).map_or(exchange.default_fees, |(_, f)| *f);
+        limits.maker_fee_millibps = fees.maker_millibps;
+        limits.taker_fee_millibps = fees.taker_millibps;
+    }
     let decision_latency = match raw.exchange.decision_latency.as_str() {
         "ignore" => DecisionLatency::Ignore,
         "measured" => DecisionLatency::Measured,
@@ -303,6 +316,20 @@ mod tests {
             (err(|r| r.risk.daily_loss_limit = "-5".into()), "risk.daily_loss_limit"),
             (err(|r| r.strategy.entry = "limit".into()), "strategy.entry"),
             (err(|r| r.exchange.decision_latency = "yes".into()), "exchange.decision_latency"),
+            (err(|r| r.strategy.min_pwin = 1.5), "strategy.min_pwin"),
+            (err(|r| r.strategy.min_ev_bps = f64::NAN), "strategy.min_ev_bps"),
+            (err(|r| r.strategy.join_fill_probability = 0.0), "strategy.join_fill_probability"),
+            (err(|r| r.strategy.cvar_budget = "-1".into()), "strategy.cvar_budget"),
+            (err(|r| r.strategy.cvar_budget = "lots".into()), "strategy.cvar_budget"),
+            (
+                err(|r| {
+                    r.strategy.entry = "auto".into();
+                    r.strategy.join_ttl_ms = 0;
+                }),
+                "strategy.join_ttl_ms",
+            ),
+            (err(|r| r.models.backend = "onnxruntime".into()), "models.backend"),
+            (err(|r| r.models.deadline_us = 5_000_000), "models.deadline_us"),
         ] {
             assert!(e.contains("c.toml") && e.contains(key), "{key}: {e}");
         }
@@ -310,6 +337,29 @@ mod tests {
             r.fees.symbols.insert("ZZZ".into(), crate::config::raw::FeeRates { maker_bps: 0.0, taker_bps: 1.0 });
         });
         assert!(e.contains("ZZZ") && e.contains("fees.symbols"), "{e}");
+    }
+
+    #[test]
+    fn model_keys_resolve_to_decision_params_fees_and_budgets_per_instrument() {
+        let mut raw = RawConfig::default();
+        raw.strategy.entry = "auto".into();
+        raw.strategy.min_pwin = 0.6;
+        raw.strategy.cvar_budget = "12.5".into();
+        raw.models.deadline_us = 40;
+        raw.fees.symbols.insert("B".into(), crate::config::raw::FeeRates { maker_bps: -0.25, taker_bps: 4.5 });
+        let t = resolve_trading(&raw, &[spec("A"), spec("B")], "c").unwrap();
+        assert_eq!(t.params.entry, EntryStyle::Auto { ttl_ns: 2_000_000_000 });
+        assert_eq!(t.params.decision.min_pwin, 0.6);
+        assert_eq!(t.params.decision.deadline_ns, 40_000);
+        let (a, b) = (t.params.instruments[0], t.params.instruments[1]);
+        assert_eq!((a.maker_fee_millibps, a.taker_fee_millibps), (2_000, 5_000));
+        assert_eq!((b.maker_fee_millibps, b.taker_fee_millibps), (-250, 4_500));
+        // 12.5 quote at money scale 5.
+        assert_eq!(a.cvar_budget, 1_250_000);
+        assert_eq!(a.lot, Qty(1));
+        let t = resolve_trading(&RawConfig::default(), &[spec("A")], "c").unwrap();
+        assert_eq!(t.params.instruments[0].cvar_budget, 0, "no budget by default");
+        assert_eq!(t.params.entry, EntryStyle::Market);
     }
 
     #[test]

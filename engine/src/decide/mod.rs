@@ -5,6 +5,8 @@
 //! - [`rule`]: the first strategy, a configurable L1-imbalance rule, and its entry style.
 //! - [`exposure`]: what the risk gate is told about an instrument (position, working orders, touch,
 //!   today's PnL).
+//! - [`model`]: the p(win) and slippage models, their control ring, and the decision they make
+//!   (gate, expected value, market or join, size) when a p(win) model is live.
 //!
 //! Only the gate makes a [`RiskApproved`](crate::risk::RiskApproved), and only an approved order
 //! travels on to execute. Every refusal, the strategy's or the gate's, becomes a Blocked candidate
@@ -17,7 +19,8 @@ pub mod exposure;
 pub mod model;
 pub mod rule;
 
-pub use rule::{EntryStyle, InstrumentLimits, RuleParams};
+pub use model::{ModelRefused, ModelSet, Models};
+pub use rule::{DecisionParams, EntryStyle, InstrumentLimits, RuleParams};
 
 use crate::account::{Account, AccountShape, OrderEvent, OrderState};
 use crate::book::{Level, Touch};
@@ -29,13 +32,15 @@ use crate::pipeline::Stage;
 use crate::risk::RiskGate;
 use crate::types::{InstrumentId, InstrumentSpec, Price, UnixNanos};
 use exposure::Exposure;
+use model::policy::Style;
 
 /// The one strategy so far.
 pub const STRATEGY: StrategyId = StrategyId(0);
 
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct DecideStage {
     params: RuleParams,
+    models: Models,
     account: Account,
     gate: RiskGate,
     exposure: Exposure,
@@ -51,7 +56,24 @@ pub struct DecideStage {
 
 impl DecideStage {
     /// `specs` is the tape's instrument table, `gate` the risk gate with its limits in the same units.
+    /// No models: the rule trades alone (see [`DecideStage::with_models`]).
     pub fn new(params: RuleParams, gate: RiskGate, specs: &[InstrumentSpec]) -> Self {
+        Self::build(params, gate, specs, Models::none())
+    }
+
+    /// As [`DecideStage::new`], with models: each starting scorer is checked ([`model::admit`]),
+    /// and the control ring, if any, is read between events.
+    pub fn with_models(
+        params: RuleParams,
+        gate: RiskGate,
+        specs: &[InstrumentSpec],
+        models: ModelSet,
+    ) -> Result<Self, ModelRefused> {
+        let models = Models::new(models, &params)?;
+        Ok(Self::build(params, gate, specs, models))
+    }
+
+    fn build(params: RuleParams, gate: RiskGate, specs: &[InstrumentSpec], models: Models) -> Self {
         let n = specs.len();
         let shape = AccountShape {
             // Entries, plus room for one exit per instrument.
@@ -65,6 +87,7 @@ impl DecideStage {
         }
         DecideStage {
             params,
+            models,
             account,
             gate,
             exposure: Exposure::new(n),
@@ -110,6 +133,18 @@ impl DecideStage {
 
     pub fn report_errors(&self) -> u64 {
         self.report_errors
+    }
+
+    /// The models, their counters and call latencies.
+    pub fn models(&self) -> &Models {
+        &self.models
+    }
+
+    /// Set by the cold side while a model swap is under way; `None` without a control ring. The
+    /// runners read it after each event to file its service time under `decide_in_swap` too.
+    #[inline]
+    pub fn swap_window(&self) -> Option<&std::sync::atomic::AtomicBool> {
+        self.models.swap_window()
     }
 
     /// Most orders the strategy can have working or in flight at once (entries and exits): the
@@ -197,7 +232,11 @@ impl DecideStage {
         };
         let (kind, tif) = match self.params.entry {
             EntryStyle::Market => (OrderKind::Market, TimeInForce::Ioc),
-            EntryStyle::Join { .. } => (OrderKind::Limit { px: own_touch }, TimeInForce::PostOnly),
+            // `Auto` is only reached without models when a p(win) model is expected: the models
+            // block it (ModelError) before this is used.
+            EntryStyle::Join { .. } | EntryStyle::Auto { .. } => {
+                (OrderKind::Limit { px: own_touch }, TimeInForce::PostOnly)
+            }
         };
         let mut candidate = Candidate {
             instrument: f.instrument,
@@ -221,24 +260,42 @@ impl DecideStage {
         } else if ctx.worst_case_after(side, limits.order_qty).abs() > i128::from(limits.max_position.0) {
             Verdict::Blocked(BlockReason::PositionLimit)
         } else {
-            let req = OrderRequest {
-                order_id: self.take_order_id(),
-                strategy: STRATEGY,
-                instrument: f.instrument,
-                side,
-                qty: limits.order_qty,
-                kind,
-                tif,
-                purpose: Purpose::Entry,
-                created: now,
-            };
-            match self.gate.check(req, &ctx) {
-                Ok(approved) if self.book_sent(req, now) => {
-                    intent.orders[0] = Some(approved);
-                    Verdict::Approved { order_id: req.order_id }
+            // With a p(win) model the models decide whether, how and how much (see `model`).
+            let judged = self.models.gating().then(|| self.models.judge(f, &limits, &self.params));
+            let plan = match judged {
+                None => Ok((kind, tif, limits.order_qty)),
+                Some((plan, seen)) => {
+                    intent.judged = Some(seen);
+                    plan.map(|p| match p.style {
+                        Style::Market => (OrderKind::Market, TimeInForce::Ioc, p.qty),
+                        Style::Join => (OrderKind::Limit { px: own_touch }, TimeInForce::PostOnly, p.qty),
+                    })
                 }
-                Ok(_) => Verdict::Blocked(BlockReason::InFlightLimit),
-                Err(reason) => Verdict::Blocked(reason.into()),
+            };
+            match plan {
+                Err(reason) => Verdict::Blocked(reason),
+                Ok((kind, tif, qty)) => {
+                    candidate.qty = qty;
+                    let req = OrderRequest {
+                        order_id: self.take_order_id(),
+                        strategy: STRATEGY,
+                        instrument: f.instrument,
+                        side,
+                        qty,
+                        kind,
+                        tif,
+                        purpose: Purpose::Entry,
+                        created: now,
+                    };
+                    match self.gate.check(req, &ctx) {
+                        Ok(approved) if self.book_sent(req, now) => {
+                            intent.orders[0] = Some(approved);
+                            Verdict::Approved { order_id: req.order_id }
+                        }
+                        Ok(_) => Verdict::Blocked(BlockReason::InFlightLimit),
+                        Err(reason) => Verdict::Blocked(reason.into()),
+                    }
+                }
             }
         };
         intent.candidates[0] = Some(candidate);
@@ -246,7 +303,7 @@ impl DecideStage {
 
     /// A joined entry that has rested `ttl` without filling completely is cancelled (one per event).
     fn expire_joins(&mut self, now: UnixNanos, intent: &mut Intent) {
-        let EntryStyle::Join { ttl_ns } = self.params.entry else { return };
+        let Some(ttl_ns) = self.params.entry.join_ttl_ns() else { return };
         let due = self.account.orders().iter().find(|o| {
             o.request.purpose == Purpose::Entry
                 && matches!(o.state(), OrderState::Acked | OrderState::PartiallyFilled)
@@ -269,6 +326,8 @@ impl Stage for DecideStage {
         let f = &input.features;
         let now = input.event.ts;
         let mut intent = Intent::pass(input.event);
+        // Model swaps happen between two events: before anything of this one.
+        intent.swaps = self.models.between_events();
         if f.instrument.index() >= self.last_candidate.len() {
             return intent;
         }

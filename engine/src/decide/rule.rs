@@ -19,6 +19,15 @@ pub struct InstrumentLimits {
     /// its own, firm, limit).
     pub max_position: Qty,
     pub tick: Price,
+    /// The instrument's lot: model-sized entries are a whole number of lots.
+    pub lot: Qty,
+    /// The venue's fees for the instrument, in thousandths of a bp (as the simulated exchange's
+    /// [`FeeSchedule`](crate::execute::sim::FeeSchedule)): the models' expected value pays them.
+    pub maker_fee_millibps: i64,
+    pub taker_fee_millibps: i64,
+    /// With a p(win) model: the most an entry may lose at its CVaR, in units of
+    /// `10^-(price_scale + qty_scale)` of the quote currency; 0: entries are `order_qty`.
+    pub cvar_budget: i128,
 }
 
 /// How an entry goes to the market.
@@ -30,6 +39,39 @@ pub enum EntryStyle {
     /// displayed size, earns the maker fee if it fills, and is cancelled after `ttl_ns` of tape time
     /// if it has not filled completely.
     Join { ttl_ns: u64 },
+    /// Market or join, per candidate, whichever the models give the larger expected value (see
+    /// [`crate::decide::model::policy`]); joined entries are cancelled after `ttl_ns`. Needs a p(win)
+    /// model.
+    Auto { ttl_ns: u64 },
+}
+
+impl EntryStyle {
+    /// How long a joined entry rests, for the styles that join.
+    pub fn join_ttl_ns(self) -> Option<u64> {
+        match self {
+            EntryStyle::Market => None,
+            EntryStyle::Join { ttl_ns } | EntryStyle::Auto { ttl_ns } => Some(ttl_ns),
+        }
+    }
+}
+
+/// How the models' answers become a decision (used only when a p(win) model is live).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DecisionParams {
+    /// Least p(win) to trade.
+    pub min_pwin: f64,
+    /// Least expected value, net of costs, in bps of the mid.
+    pub min_ev_bps: f64,
+    /// Chance that a joined entry fills, in (0, 1].
+    pub join_fill_probability: f64,
+    /// Longest a model call may take, in ns, before it fails safe as an overrun; 0: no deadline.
+    pub deadline_ns: u64,
+}
+
+impl Default for DecisionParams {
+    fn default() -> Self {
+        DecisionParams { min_pwin: 0.55, min_ev_bps: 0.0, join_fill_probability: 0.35, deadline_ns: 0 }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -48,6 +90,8 @@ pub struct RuleParams {
     /// Exits of every position the strategy opens; `None`: positions are only closed by opposite
     /// signals.
     pub brackets: Option<BracketSpec>,
+    /// Gates, expected value and size from the models.
+    pub decision: DecisionParams,
 }
 
 impl RuleParams {

@@ -1,6 +1,8 @@
 //! Execute: sends risk-approved orders and cancels to the venue, hears back, keeps the venue-side
 //! account (positions with fees, per instrument), and writes the journal — every decision, block,
-//! order, ack, fill, cancel, expiry and reject, in event order.
+//! order, ack, fill, cancel, expiry and reject, in event order, with what the models saw for each
+//! candidate they judged (Features records) and each change of live model (ModelSwap records, first
+//! in their event).
 //!
 //! It is the journal's only writer, which is what makes the journal's order a function of the tape
 //! alone: decide's verdicts reach it inside the [`Intent`] of the event that produced them.
@@ -15,8 +17,9 @@ pub use venue::{SimVenue, Venue};
 
 use crate::account::{FillReport, Position};
 use crate::clock::Stopwatch;
-use crate::event::{Candidate, Intent, Report, ReportKind, Verdict};
-use crate::journal::{EntryKind, JournalRecord};
+use crate::event::{Candidate, Intent, Judged, Report, ReportKind, SwapNotes, Verdict};
+use crate::features::idx;
+use crate::journal::{BlockReason, EntryKind, FEATURES_PER_RECORD, FeaturesRecord, JournalRecord, features_chunks};
 use crate::risk::RiskApproved;
 use crate::types::{InstrumentId, UnixNanos};
 use sim::{ExchEvent, ExchKind, RequestKind};
@@ -38,6 +41,8 @@ pub struct ExecStep {
 pub struct InstrumentStats {
     pub decisions: u64,
     pub blocked: u64,
+    /// `blocked` by reason, indexed by `BlockReason as usize - 1`.
+    pub blocked_by: [u64; BlockReason::ALL.len()],
     pub orders: u64,
     /// Exit orders (take-profit, stop-loss, time exit), included in `orders`.
     pub exits: u64,
@@ -119,9 +124,12 @@ impl<V: Venue> ExecuteStage<V> {
 
     #[inline]
     pub fn on_event(&mut self, intent: Intent, sink: &mut impl ExecSink) -> ExecStep {
-        let Intent { event: ev, candidates, orders, cancel } = intent;
+        let Intent { event: ev, candidates, orders, cancel, judged, swaps } = intent;
         let mut step = ExecStep::default();
         let books = &mut self.books;
+        if !swaps.is_empty() {
+            swapped(&swaps, ev.seq, ev.ts, sink);
+        }
         self.venue.on_market(&ev, &mut |e| books.settle(&e, ev.seq, ev.ts, sink));
         let sent = match self.decision_latency {
             DecisionLatency::Ignore => ev.ts,
@@ -130,9 +138,14 @@ impl<V: Venue> ExecuteStage<V> {
                 UnixNanos(ev.ts.0.saturating_add(sw.nanos(ev.stamp, sw.stamp())))
             }
         };
-        for (candidate, order) in candidates.into_iter().zip(orders) {
+        for (slot, (candidate, order)) in candidates.into_iter().zip(orders).enumerate() {
             let Some(c) = candidate else { continue };
             books.decided(&c, ev.seq, ev.ts, sink);
+            if slot == 0
+                && let Some(j) = &judged
+            {
+                features(j, ev.seq, sink);
+            }
             if let (Verdict::Approved { .. }, Some(order)) = (c.verdict, order) {
                 books.ordered(&order, ev.seq, ev.ts, sink);
                 self.venue.submit(order, sent, &mut |e| books.settle(&e, ev.seq, ev.ts, sink));
@@ -169,6 +182,7 @@ impl Books {
         match c.verdict {
             Verdict::Blocked(reason) => {
                 stats.blocked += 1;
+                stats.blocked_by[reason as usize - 1] += 1;
                 rec.kind = EntryKind::Blocked as u8;
                 rec.reason = reason as u8;
             }
@@ -268,6 +282,41 @@ impl Books {
             kind,
             ts_arrive: self.last_arrival,
         });
+    }
+}
+
+/// Records a candidate's run of Features records takes.
+const CHUNKS: usize = features_chunks(idx::COUNT);
+
+/// Journals what the models saw for the entry candidate just journaled.
+#[inline]
+fn features(j: &Judged, seq: u64, sink: &mut impl ExecSink) {
+    let mut values = [0f32; CHUNKS * FEATURES_PER_RECORD];
+    values[0] = j.p_win;
+    values[1] = j.slippage_bps;
+    values[2..2 + idx::COUNT].copy_from_slice(&j.features);
+    for (chunk, part) in values.chunks_exact(FEATURES_PER_RECORD).enumerate() {
+        let mut rec = FeaturesRecord {
+            kind: EntryKind::Features as u8,
+            chunk: chunk as u8,
+            chunks: CHUNKS as u8,
+            event_seq: seq,
+            ..FeaturesRecord::default()
+        };
+        rec.values.copy_from_slice(part);
+        sink.journal(rec.to_record());
+    }
+}
+
+/// Journals the model changes decide applied before this event.
+#[cold]
+fn swapped(swaps: &SwapNotes, seq: u64, ts: UnixNanos, sink: &mut impl ExecSink) {
+    for s in swaps.iter() {
+        let mut rec = record(EntryKind::ModelSwap, seq, ts, InstrumentId(0));
+        rec.aux = s.role.index() as u8;
+        rec.order_id = s.new_version;
+        rec.value = s.old_version as i64;
+        sink.journal(rec);
     }
 }
 

@@ -26,11 +26,22 @@
 //!   record keeps the fee; realized PnL follows from the fills). Other rows leave them empty, which
 //!   pandas and polars read as missing.
 //!
+//! Model records:
+//! - `model_swap` rows (a change of live model, and the models a run started with): `symbol` and
+//!   `side` empty, `reason` the role (`pwin` or `slippage`), `order_id` the new model's version (0:
+//!   removed). The old version is the previous `model_swap` row's of the same role (0 before the
+//!   first).
+//! - Features records are not rows here: a run of them follows each model-consulted entry
+//!   candidate, and [`write_features_csv`] turns them into a table of their own. Their `record`
+//!   indices are skipped, so `record` stays the position in the journal.
+//!
 //! Symbols are validated to hold no commas, spaces or quotes, so no cell needs quoting.
 
 use super::reader::Journal;
-use super::record::EntryKind;
+use super::record::{BlockReason, EntryKind, FEATURES_PER_RECORD, FeaturesRecord, JournalRecord, features_chunks};
 use crate::account::Position;
+use crate::decide::model::ModelRole;
+use crate::features::{FEATURES, idx};
 use crate::orders::{Liquidity, Purpose, TimeInForce};
 use crate::types::{Fixed, format_wide};
 use std::io::{self, Write};
@@ -45,10 +56,22 @@ const SIGNAL_SCALE: u8 = 6;
 pub fn write_csv(journal: &Journal, out: &mut impl Write) -> io::Result<u64> {
     writeln!(out, "{CSV_COLUMNS}")?;
     let mut positions = vec![Position::default(); journal.instruments().len()];
+    let mut rows = 0;
     for (i, rec) in journal.records().iter().enumerate() {
         // `Journal::open` checks both for every record it keeps; a failure here is a bug.
         let invalid = |what: String| io::Error::new(io::ErrorKind::InvalidData, format!("record {i}: {what}"));
         let kind = rec.kind().ok_or_else(|| invalid(format!("unknown kind {}", rec.kind)))?;
+        match kind {
+            EntryKind::Features => continue,
+            EntryKind::ModelSwap => {
+                let role = ModelRole::ALL.get(usize::from(rec.aux)).map_or("", |r| r.as_str());
+                writeln!(out, "{i},{},{},model_swap,,,{role},{},,,,,,,,,,", rec.event_seq, rec.ts.0, rec.order_id)?;
+                rows += 1;
+                continue;
+            }
+            _ => {}
+        }
+        rows += 1;
         let spec = journal
             .instruments()
             .get(rec.instrument.index())
@@ -111,7 +134,106 @@ pub fn write_csv(journal: &Journal, out: &mut impl Write) -> io::Result<u64> {
             _ => writeln!(out, ",,,")?,
         }
     }
-    Ok(journal.records().len() as u64)
+    Ok(rows)
+}
+
+/// The columns of [`write_features_csv`] before the features (which follow by schema name).
+pub const FEATURES_CSV_LEAD: &str = "record,event_seq,ts_ns,symbol,side,verdict,reason,px,qty,p_win,slippage_bps";
+
+/// Writes the entry candidates that consulted a model, one row each, as CSV: the counterfactual
+/// dataset for learning (what the models saw, what they said, and what became of the candidate,
+/// taken or not). Columns: [`FEATURES_CSV_LEAD`], then every feature of the schema by name
+/// (`features::FEATURES`).
+///
+/// - `record` is the position in the journal of the candidate's Decision or Blocked record;
+///   `event_seq` and `ts_ns` its event; `symbol`, `side`, `px` (the touch it would take) and `qty`
+///   (the size decided) as in [`write_csv`].
+/// - `verdict` is `decision` (sent on to the venue) or `blocked`, `reason` the block reason (empty on
+///   decisions): `below_pwin`, `negative_ev` and `below_min_size` are the models' own refusals.
+/// - `p_win`, `slippage_bps` (bps of the mid, a cost) and the features are the `f32` values the
+///   models saw; an empty cell is `NaN`: a feature not yet defined, or a model that was not asked
+///   (no slippage model) or gave no usable answer (see `reason`).
+///
+/// Returns the number of rows after the header. A journal written with another feature schema (a
+/// different count of values) is refused.
+pub fn write_features_csv(journal: &Journal, out: &mut impl Write) -> io::Result<u64> {
+    write!(out, "{FEATURES_CSV_LEAD}")?;
+    for f in FEATURES {
+        write!(out, ",{}", f.name)?;
+    }
+    writeln!(out)?;
+    let chunks = features_chunks(idx::COUNT);
+    let records = journal.records();
+    let mut rows = 0;
+    let mut values = [f32::NAN; FEATURES_PER_RECORD * features_chunks(idx::COUNT)];
+    for (i, rec) in records.iter().enumerate() {
+        if rec.kind() != Some(EntryKind::Features) {
+            continue;
+        }
+        let f = FeaturesRecord::from_record(rec);
+        if f.chunk != 0 {
+            continue; // read with its chunk 0
+        }
+        let invalid = |what: String| io::Error::new(io::ErrorKind::InvalidData, format!("record {i}: {what}"));
+        if usize::from(f.chunks) != chunks {
+            return Err(invalid(format!(
+                "{} features records for a candidate where this build's feature schema takes {chunks}: the \
+                 journal was written with another schema",
+                f.chunks
+            )));
+        }
+        let candidate = i
+            .checked_sub(1)
+            .map(|c| (c, &records[c]))
+            .filter(|(_, c)| {
+                matches!(c.kind(), Some(EntryKind::Decision | EntryKind::Blocked)) && c.event_seq == f.event_seq
+            })
+            .ok_or_else(|| invalid("features records not right after their candidate".into()))?;
+        for k in 0..chunks {
+            let part = records
+                .get(i + k)
+                .filter(|r| r.kind() == Some(EntryKind::Features))
+                .map(FeaturesRecord::from_record)
+                .filter(|p| usize::from(p.chunk) == k && p.event_seq == f.event_seq)
+                .ok_or_else(|| invalid(format!("the candidate's features record {k} of {chunks} is missing")))?;
+            values[k * FEATURES_PER_RECORD..(k + 1) * FEATURES_PER_RECORD].copy_from_slice(&part.values);
+        }
+        write_candidate_row(journal, candidate, &values[..idx::COUNT + 2], out)
+            .map_err(|e| if e.kind() == io::ErrorKind::InvalidData { invalid(e.to_string()) } else { e })?;
+        rows += 1;
+    }
+    Ok(rows)
+}
+
+fn write_candidate_row(
+    journal: &Journal,
+    (at, c): (usize, &JournalRecord),
+    values: &[f32],
+    out: &mut impl Write,
+) -> io::Result<()> {
+    let spec = journal
+        .instruments()
+        .get(c.instrument.index())
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, format!("unknown instrument {}", c.instrument.0)))?;
+    let (verdict, reason) = if c.kind() == Some(EntryKind::Blocked) {
+        ("blocked", BlockReason::from_u8(c.reason).map_or("", BlockReason::as_str))
+    } else {
+        ("decision", "")
+    };
+    write!(
+        out,
+        "{at},{},{},{},{},{verdict},{reason},{},{}",
+        c.event_seq,
+        c.ts.0,
+        spec.symbol,
+        c.side().map_or("", |s| s.as_str()),
+        c.px.at(spec.price_scale),
+        c.qty.at(spec.qty_scale),
+    )?;
+    for v in values {
+        if v.is_nan() { write!(out, ",")? } else { write!(out, ",{v}")? }
+    }
+    writeln!(out)
 }
 
 #[cfg(test)]

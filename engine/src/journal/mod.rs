@@ -1,7 +1,8 @@
 //! The run journal: the append-only audit trail of a run, memory-mapped for the hot thread.
 //!
 //! Every decision, blocked trade, order, fill and venue reject is one fixed-size 64-byte
-//! [`JournalRecord`] with its own CRC (see [`record`]). A run directory holds it as
+//! [`JournalRecord`] with its own CRC (see [`record`]); so is what the models saw for a candidate
+//! ([`FeaturesRecord`], same size and CRC, its own layout) and every change of live model. A run directory holds it as
 //! [`FILE_NAME`] (DESIGN.md §6).
 //!
 //! - [`header`]: the file layout: a 64-byte header (magic `KSTRJRNL`, version, provenance: the
@@ -10,7 +11,8 @@
 //!   allocation or syscall — and grows the mapping (rarely) when it is full.
 //! - [`reader`]: [`Journal`] reads a journal back, finds its end by CRC, and truncates a crashed
 //!   run's torn tail ([`Journal::open`]) or only reports it ([`Journal::open_read_only`]).
-//! - [`export`]: CSV for pandas and polars.
+//! - [`export`]: CSV for pandas and polars: the journal, and the model-consulted candidates with
+//!   their features (the counterfactual dataset for learning).
 //!
 //! A run's journal is byte-identical across topologies (DESIGN.md §2.6): records carry tape time,
 //! never a latency stamp, and the header carries only what the caller gives it.
@@ -24,10 +26,13 @@ pub mod recover;
 pub mod writer;
 
 pub use error::JournalError;
-pub use export::{CSV_COLUMNS, write_csv};
+pub use export::{CSV_COLUMNS, FEATURES_CSV_LEAD, write_csv, write_features_csv};
 pub use header::JournalMeta;
 pub use reader::{Journal, TornTail};
-pub use record::{BlockReason, EntryKind, JOURNAL_RECORD_SIZE, JournalRecord, RejectReason, Side};
+pub use record::{
+    BlockReason, EntryKind, FEATURES_PER_RECORD, FeaturesRecord, JOURNAL_RECORD_SIZE, JournalRecord, RejectReason,
+    Side, features_chunks, features_values,
+};
 pub use recover::{Recovered, WorkingOrder};
 pub use writer::{JournalSummary, JournalWriter};
 

@@ -12,15 +12,17 @@
 //!   record and leave the file untouched.
 //!
 //! A record that passes its CRC but names an unknown kind, an instrument the table lacks, or a side
-//! or reason byte its kind does not allow was written whole, by a buggy or newer build: that is
+//! or reason byte its kind does not allow (for a Features record: a chunk number outside its run;
+//! for a ModelSwap: an unknown role) was written whole, by a buggy or newer build: that is
 //! [`JournalError::Corrupt`] too, never a tail to cut off.
 //!
 //! This is cold-side code: it reads the file with ordinary reads into owned records.
 
 use super::error::JournalError;
 use super::header::{self, JournalHeader, JournalMeta};
-use super::record::{BlockReason, EntryKind, JOURNAL_RECORD_SIZE, JournalRecord, RejectReason, Side};
+use super::record::{BlockReason, EntryKind, FeaturesRecord, JOURNAL_RECORD_SIZE, JournalRecord, RejectReason, Side};
 use super::writer::{MAX_INSTRUMENTS, lock};
+use crate::decide::model::ModelRole;
 use crate::tape::header::InstrumentEntry;
 use crate::types::InstrumentSpec;
 use std::fs::{File, OpenOptions};
@@ -224,6 +226,17 @@ fn check_record(rec: &JournalRecord, instruments: usize) -> Result<(), String> {
     let Some(kind) = rec.kind() else {
         return Err(format!("it passes its checksum but has unknown kind {} (written by a newer build?)", rec.kind));
     };
+    if kind == EntryKind::Features {
+        // Its own layout: no instrument, side or reason (see `FeaturesRecord`).
+        let f = FeaturesRecord::from_record(rec);
+        if f.chunks == 0 || f.chunk >= f.chunks || f._pad != 0 {
+            return Err(format!("a features record numbered {} of {}", f.chunk, f.chunks));
+        }
+        return Ok(());
+    }
+    if kind == EntryKind::ModelSwap && ModelRole::ALL.get(usize::from(rec.aux)).is_none() {
+        return Err(format!("a model swap for role byte {}", rec.aux));
+    }
     if rec.instrument.index() >= instruments {
         return Err(format!("it names instrument {} but the journal has {instruments}", rec.instrument.0));
     }

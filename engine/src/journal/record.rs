@@ -40,10 +40,18 @@ pub enum EntryKind {
     Expired = 9,
     /// The venue refused a cancel (the order had already ended); `reason` is a [`RejectReason`].
     CancelReject = 10,
+    /// What the models saw for the entry candidate just before it (a Decision or Blocked record of
+    /// the same event): a [`FeaturesRecord`], one of `chunks` records in a row. Only candidates that
+    /// consulted a model have them.
+    Features = 11,
+    /// Decide changed the live model of a role between two events (and, on the first event of a
+    /// run, which models it started with): `aux` is the [`ModelRole`](crate::decide::model::ModelRole),
+    /// `order_id` the new model's version (0: removed), `value` the old one's (as `i64` bits; 0: none).
+    ModelSwap = 12,
 }
 
 impl EntryKind {
-    pub const ALL: [EntryKind; 10] = [
+    pub const ALL: [EntryKind; 12] = [
         EntryKind::Decision,
         EntryKind::Blocked,
         EntryKind::Order,
@@ -54,6 +62,8 @@ impl EntryKind {
         EntryKind::Canceled,
         EntryKind::Expired,
         EntryKind::CancelReject,
+        EntryKind::Features,
+        EntryKind::ModelSwap,
     ];
 
     pub fn from_u8(v: u8) -> Option<Self> {
@@ -72,6 +82,8 @@ impl EntryKind {
             EntryKind::Canceled => "canceled",
             EntryKind::Expired => "expired",
             EntryKind::CancelReject => "cancel_reject",
+            EntryKind::Features => "features",
+            EntryKind::ModelSwap => "model_swap",
         }
     }
 }
@@ -109,8 +121,9 @@ impl Side {
     }
 }
 
-/// Why a candidate trade was refused before it became an order: the strategy's own checks (1–4)
-/// and the risk gate's ([`RiskReject`](crate::risk::RiskReject), 5 on).
+/// Why a candidate trade was refused before it became an order: the strategy's own checks (1–4),
+/// the risk gate's ([`RiskReject`](crate::risk::RiskReject), 5–14) and the models' (15–20: see
+/// [`crate::decide::model`]).
 #[repr(u8)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum BlockReason {
@@ -142,10 +155,23 @@ pub enum BlockReason {
     InvalidOrder = 13,
     /// Risk: no limits for the instrument.
     UnknownInstrument = 14,
+    /// Model: the p(win) or slippage model returned an error, or is missing (removed, or refused at
+    /// install) while the strategy relies on it.
+    ModelError = 15,
+    /// Model: the output was NaN, infinite, or (p(win)) outside [0, 1].
+    ModelBadOutput = 16,
+    /// Model: the call took longer than `models.deadline_us`.
+    ModelOverrun = 17,
+    /// Model: p(win) below `strategy.min_pwin`.
+    BelowPWin = 18,
+    /// Model: the expected value, net of costs, below `strategy.min_ev_bps`.
+    NegativeEv = 19,
+    /// Model: the CVaR budget (`strategy.cvar_budget`) allows less than one lot.
+    BelowMinSize = 20,
 }
 
 impl BlockReason {
-    pub const ALL: [BlockReason; 14] = [
+    pub const ALL: [BlockReason; 20] = [
         BlockReason::PositionLimit,
         BlockReason::NoMarket,
         BlockReason::SpreadTooWide,
@@ -160,6 +186,12 @@ impl BlockReason {
         BlockReason::RateLimit,
         BlockReason::InvalidOrder,
         BlockReason::UnknownInstrument,
+        BlockReason::ModelError,
+        BlockReason::ModelBadOutput,
+        BlockReason::ModelOverrun,
+        BlockReason::BelowPWin,
+        BlockReason::NegativeEv,
+        BlockReason::BelowMinSize,
     ];
 
     pub fn from_u8(v: u8) -> Option<Self> {
@@ -182,6 +214,12 @@ impl BlockReason {
             BlockReason::RateLimit => "rate_limit",
             BlockReason::InvalidOrder => "invalid_order",
             BlockReason::UnknownInstrument => "unknown_instrument",
+            BlockReason::ModelError => "model_error",
+            BlockReason::ModelBadOutput => "model_bad_output",
+            BlockReason::ModelOverrun => "model_overrun",
+            BlockReason::BelowPWin => "below_pwin",
+            BlockReason::NegativeEv => "negative_ev",
+            BlockReason::BelowMinSize => "below_min_size",
         }
     }
 }
@@ -247,8 +285,11 @@ impl RejectReason {
 /// `value` depends on `kind`: for Decision and Blocked it is the strategy's signal in millionths
 /// (an imbalance of 0.734 is 734000); for Fill it is the fee, in units of
 /// `10^-(price_scale + qty_scale)` of the quote currency (negative for a rebate; realized PnL is
-/// not stored: it follows exactly from the fills, and `kestrel journal export` computes it); 0
-/// otherwise.
+/// not stored: it follows exactly from the fills, and `kestrel journal export` computes it); for
+/// ModelSwap the old model's version (as `i64` bits); 0 otherwise.
+///
+/// A Features record shares only the first 16 bytes (CRC, kind, then its chunk numbers and the
+/// event): read it with [`FeaturesRecord::from_record`].
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable)]
 pub struct JournalRecord {
@@ -261,13 +302,14 @@ pub struct JournalRecord {
     /// A [`BlockReason`] for Blocked, a [`RejectReason`] for Reject and CancelReject, 0 otherwise.
     pub reason: u8,
     /// Per kind (see [`EntryKind`]): the purpose on Decision, Blocked and Order; the liquidity on
-    /// Fill; 0 otherwise.
+    /// Fill; the model role on ModelSwap; 0 otherwise.
     pub aux: u8,
     /// Index (from 0) of the tape record, within this run, whose processing wrote this record.
     pub event_seq: u64,
     /// Tape time (`ts_local` of that tape record).
     pub ts: UnixNanos,
-    /// The order this record is about; 0 for Decision and Blocked.
+    /// The order this record is about; 0 for Decision and Blocked; the new model's version on
+    /// ModelSwap.
     pub order_id: u64,
     pub px: Price,
     pub qty: Qty,
@@ -312,5 +354,56 @@ impl JournalRecord {
             EntryKind::Reject | EntryKind::CancelReject => RejectReason::from_u8(self.reason).map(RejectReason::as_str),
             _ => None,
         }
+    }
+}
+
+/// Values a [`FeaturesRecord`] holds.
+pub const FEATURES_PER_RECORD: usize = 12;
+
+/// What the models saw for one entry candidate (kind [`EntryKind::Features`]), written right after
+/// the candidate's Decision or Blocked record: p(win) and the slippage in bps (`NaN` where not
+/// scored), then the feature vector in schema order (`features::FEATURES`, as `f32`, `NaN` kept),
+/// spread over [`features_chunks`] records of [`FEATURES_PER_RECORD`] values (unused values of the
+/// last are 0). Same size, CRC and first eight bytes as a [`JournalRecord`], so the writer and the
+/// reader handle it as one: [`FeaturesRecord::to_record`] and [`FeaturesRecord::from_record`] only
+/// reinterpret the bytes.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, FromBytes, IntoBytes, KnownLayout, Immutable)]
+pub struct FeaturesRecord {
+    /// CRC-32 of bytes 4..64, as on every record.
+    pub crc: u32,
+    /// [`EntryKind::Features`].
+    pub kind: u8,
+    /// This record's place in the run of records, from 0.
+    pub chunk: u8,
+    /// How many records the run has.
+    pub chunks: u8,
+    pub _pad: u8,
+    /// The event of the candidate.
+    pub event_seq: u64,
+    pub values: [f32; FEATURES_PER_RECORD],
+}
+
+const _: () = assert!(size_of::<FeaturesRecord>() == JOURNAL_RECORD_SIZE);
+
+/// Values a candidate's run of Features records carries: p(win), the slippage, then `features`.
+pub const fn features_values(features: usize) -> usize {
+    features + 2
+}
+
+/// Records a candidate's run of Features records takes for `features` features.
+pub const fn features_chunks(features: usize) -> usize {
+    features_values(features).div_ceil(FEATURES_PER_RECORD)
+}
+
+impl FeaturesRecord {
+    /// The same 64 bytes as a [`JournalRecord`], to append.
+    pub fn to_record(&self) -> JournalRecord {
+        zerocopy::transmute!(*self)
+    }
+
+    /// A record of kind [`EntryKind::Features`] read as what it is.
+    pub fn from_record(rec: &JournalRecord) -> FeaturesRecord {
+        zerocopy::transmute!(*rec)
     }
 }

@@ -78,7 +78,10 @@ impl Recovered {
                 | EntryKind::Blocked
                 | EntryKind::Ack
                 | EntryKind::CancelRequest
-                | EntryKind::CancelReject => {}
+                | EntryKind::CancelReject
+                // What the models saw and which model was live: no bearing on positions or orders.
+                | EntryKind::Features
+                | EntryKind::ModelSwap => {}
             }
         }
         working.sort_by_key(|o| o.order_id);

@@ -21,17 +21,34 @@ pub enum Metric {
     TickToDecision,
     /// Ingest stamp → order handed to the venue, events that sent an order.
     TickToOrder,
+    /// One call of the p(win) model (gathering its inputs excluded), every call.
+    ModelPWin,
+    /// One call of the slippage model, every call.
+    ModelSlippage,
+    /// The decide stage's service time (as [`Metric::Decide`]) of the events it handled while the
+    /// cold side had a model swap under way (`ModelControl::swap_window`: load, shadow scoring,
+    /// handover, freeing the old model): compare with `decide` to see what a swap costs the hot path.
+    DecideInSwap,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 6] = [
+    pub const ALL: [Metric; 9] = [
         Metric::Ingest,
         Metric::Features,
         Metric::Decide,
         Metric::Execute,
         Metric::TickToDecision,
         Metric::TickToOrder,
+        Metric::ModelPWin,
+        Metric::ModelSlippage,
+        Metric::DecideInSwap,
     ];
+
+    /// The model metrics are only reported (summary, `latency.json`, `latency.hlog`) when recorded:
+    /// a run without models, or without a swap, has none of them.
+    pub fn is_optional(self) -> bool {
+        matches!(self, Metric::ModelPWin | Metric::ModelSlippage | Metric::DecideInSwap)
+    }
 
     pub fn name(self) -> &'static str {
         match self {
@@ -41,6 +58,9 @@ impl Metric {
             Metric::Execute => "execute",
             Metric::TickToDecision => "tick_to_decision",
             Metric::TickToOrder => "tick_to_order",
+            Metric::ModelPWin => "model_pwin",
+            Metric::ModelSlippage => "model_slippage",
+            Metric::DecideInSwap => "decide_in_swap",
         }
     }
 }
@@ -59,11 +79,7 @@ impl Default for LatencyRecorder {
 
 impl LatencyRecorder {
     pub fn new() -> Self {
-        let make = || {
-            // Bounds are valid constants (1 ≤ low, high ≥ 2·low, sigfigs ≤ 5): this cannot fail.
-            Histogram::new_with_bounds(1, MAX_TRACKABLE_NS, SIGFIGS).expect("valid histogram bounds")
-        };
-        LatencyRecorder { hists: std::array::from_fn(|_| make()) }
+        LatencyRecorder { hists: std::array::from_fn(|_| new_histogram()) }
     }
 
     /// Records `nanos` (clamped into `1..=MAX_TRACKABLE_NS`, so a 0 ns reading counts as 1 ns). Never
@@ -84,6 +100,34 @@ impl LatencyRecorder {
             mine.add(theirs).expect("histograms with equal bounds");
         }
     }
+
+    /// Adds one histogram recorded elsewhere (a stage's own, see [`new_histogram`]) into `metric`'s.
+    pub fn merge_histogram(&mut self, metric: Metric, other: &Histogram<u64>) {
+        // `new_histogram` has this recorder's bounds; a wider one saturates rather than failing.
+        if self.hists[metric as usize].add(other).is_err() {
+            for v in other.iter_recorded() {
+                self.hists[metric as usize].saturating_record_n(v.value_iterated_to(), v.count_at_value());
+            }
+        }
+    }
+
+    /// Whether the run reports `metric` (see [`Metric::is_optional`]).
+    pub fn reports(&self, metric: Metric) -> bool {
+        !metric.is_optional() || !self.histogram(metric).is_empty()
+    }
+}
+
+/// A histogram with the recorder's bounds, for a stage that times something of its own on the hot
+/// thread (no allocation per record) and hands it over at the end ([`LatencyRecorder::merge_histogram`]).
+pub fn new_histogram() -> Histogram<u64> {
+    // Bounds are valid constants (1 ≤ low, high ≥ 2·low, sigfigs ≤ 5): this cannot fail.
+    Histogram::new_with_bounds(1, MAX_TRACKABLE_NS, SIGFIGS).expect("valid histogram bounds")
+}
+
+/// Records `nanos` into a histogram from [`new_histogram`] as [`LatencyRecorder::record`] does.
+#[inline]
+pub fn record_into(h: &mut Histogram<u64>, nanos: u64) {
+    h.saturating_record(nanos.max(1));
 }
 
 #[cfg(test)]

@@ -37,9 +37,10 @@ impl Percentiles {
     }
 }
 
-/// Every metric's percentiles, in [`Metric::ALL`] order.
+/// Every reported metric's percentiles, in [`Metric::ALL`] order (the model metrics only when
+/// recorded: [`Metric::is_optional`]).
 pub fn percentiles(rec: &LatencyRecorder) -> Vec<(Metric, Percentiles)> {
-    Metric::ALL.iter().map(|&m| (m, Percentiles::of(rec.histogram(m)))).collect()
+    Metric::ALL.iter().filter(|&&m| rec.reports(m)).map(|&m| (m, Percentiles::of(rec.histogram(m)))).collect()
 }
 
 /// Writes the histograms as JSON: `{ "unit": "ns", "metrics": { "decide": { "p50": …, … }, … } }`.
@@ -53,7 +54,7 @@ pub fn write_json(rec: &LatencyRecorder, out: &mut impl Write) -> std::io::Resul
     writeln!(out)
 }
 
-/// Writes one interval per metric, tagged with its name, in the standard HdrHistogram interval log
+/// Writes one interval per reported metric (see [`percentiles`]), tagged with its name, in the standard HdrHistogram interval log
 /// format (V2, deflate-compressed, base64) that HdrHistogram's `HistogramLogProcessor`, `hdr-plot`
 /// and HdrHistogram.js read. `run_start` is when the run began, `elapsed` how long it lasted.
 pub fn write_hlog(
@@ -69,7 +70,7 @@ pub fn write_hlog(
         .with_base_time(run_start)
         .with_max_value_divisor(1.0)
         .begin_log_with(out, &mut serializer)?;
-    for &m in &Metric::ALL {
+    for &m in Metric::ALL.iter().filter(|&&m| rec.reports(m)) {
         let tag = Tag::new(m.name());
         writer
             .write_histogram(rec.histogram(m), Duration::ZERO, elapsed, tag)
@@ -102,7 +103,8 @@ mod tests {
                 back.insert(iv.tag().map(|t| t.as_str().to_string()).unwrap_or_default(), h);
             }
         }
-        assert_eq!(back.len(), Metric::ALL.len(), "one interval per metric");
+        let reported = Metric::ALL.iter().filter(|m| !m.is_optional()).count();
+        assert_eq!(back.len(), reported, "one interval per metric, the unrecorded model metrics left out");
         assert_eq!(&back["tick_to_decision"], rec.histogram(Metric::TickToDecision));
         assert_eq!(back["execute"].len(), 1);
     }
@@ -119,5 +121,11 @@ mod tests {
         assert_eq!(decide["count"], 1);
         assert!((999..=1001).contains(&decide["p50"].as_u64().unwrap()));
         assert_eq!(v["metrics"]["features"]["count"], 0);
+        assert!(v["metrics"].get("model_pwin").is_none(), "a model metric only when recorded");
+        rec.record(Metric::ModelPWin, 700);
+        let mut buf = Vec::new();
+        write_json(&rec, &mut buf).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&buf).unwrap();
+        assert_eq!(v["metrics"]["model_pwin"]["count"], 1);
     }
 }

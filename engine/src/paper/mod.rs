@@ -7,15 +7,18 @@
 //!   (`kestrel journal export` → CSV);
 //! - `latency.hlog`: the histograms in the HdrHistogram interval-log format, one tagged interval per
 //!   metric; `latency.json`: their percentiles;
-//! - `summary.json`: counts, PnL, win rate, throughput, latency percentiles, back-pressure;
+//! - `summary.json`: counts, PnL, win rate, throughput, latency percentiles, back-pressure, and the
+//!   models (live versions, calls, faults, swaps, call latency) when the run had any;
 //! - `config.toml`: the configuration the run used, every default spelled out.
 
 mod summary;
 
-pub use summary::{InstrumentSummary, RunSummary};
+pub use crate::decide::ModelSet;
+pub use summary::{InstrumentSummary, ModelRoleSummary, ModelsSummary, RunSummary};
 
 use crate::config::{ConfigError, RawConfig, RunSettings, Trading, resolve_trading};
-use crate::decide::DecideStage;
+use crate::decide::model::ModelRole;
+use crate::decide::{DecideStage, EntryStyle};
 use crate::execute::{ExecuteStage, SimVenue};
 use crate::features::FeatureStage;
 use crate::ingest::TapeSource;
@@ -50,6 +53,27 @@ pub enum PaperError {
     /// what the journal recorded.
     #[error("{dir}: cannot resume: {why}")]
     Resume { dir: PathBuf, why: String },
+    /// The models given cannot run, or the config needs one that was not given.
+    #[error("models: {0}")]
+    Models(String),
+}
+
+impl From<BuildError> for PaperError {
+    fn from(e: BuildError) -> Self {
+        match e {
+            BuildError::Risk(e) => PaperError::Risk(e),
+            BuildError::Models(e) => PaperError::Models(e.to_string()),
+        }
+    }
+}
+
+/// Why [`build_pipeline_with_models`] could not build the stages.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("risk limits: {0}")]
+    Risk(#[from] RiskConfigError),
+    #[error(transparent)]
+    Models(#[from] crate::decide::ModelRefused),
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> PaperError + '_ {
@@ -73,6 +97,10 @@ pub struct PaperRequest {
     pub started: SystemTime,
     /// Continue the run in `out_dir` (killed or stopped) instead of starting a new one: see [`resume`].
     pub resume: bool,
+    /// The models decide starts with and the control ring that swaps them; the caller loads what
+    /// `[models]` names (`RunSettings::models`). Default: none, the rule trades alone. Taken by
+    /// [`prepare`].
+    pub models: ModelSet,
 }
 
 /// A run checked and built, ready to start: every error that can be found before the first event
@@ -112,11 +140,24 @@ impl Prepared {
 
 /// Checks the config against the tape, plans the topology, creates the run directory and the
 /// journal, and builds the stages.
-pub fn prepare(request: PaperRequest, control: &Arc<RunControl>) -> Result<Prepared, PaperError> {
+pub fn prepare(mut request: PaperRequest, control: &Arc<RunControl>) -> Result<Prepared, PaperError> {
     let origin = request.config_origin.clone();
     let settings = RunSettings::from_raw(&request.config, &origin)?;
+    let models = std::mem::take(&mut request.models);
     let instruments = request.tape.instruments();
     let trading = resolve_trading(&request.config, instruments, &origin)?;
+    if matches!(trading.params.entry, EntryStyle::Auto { .. }) && !models.has(ModelRole::PWin) {
+        return Err(PaperError::Models(format!(
+            "{origin}: strategy.entry = \"auto\" chooses market or join by the p(win) model's expected value, but no \
+             p(win) model was given; set models.pwin, or use entry = \"market\" or \"join\""
+        )));
+    }
+    // Checked before anything is written: a model decide would refuse stops the run here.
+    for role in ModelRole::ALL {
+        if let Some(scorer) = &models.scorers[role.index()] {
+            crate::decide::model::admit(role, scorer.as_ref()).map_err(|e| PaperError::Models(e.to_string()))?;
+        }
+    }
     // A resumed run replays from the first event on one thread (see `resume`).
     let topology = if request.resume { crate::pipeline::Topology::Fused } else { settings.topology };
     let plan = pipeline::plan(topology, settings.wait, request.cores, settings.pin_threads, settings.ring_capacity)?;
@@ -149,7 +190,8 @@ pub fn prepare(request: PaperRequest, control: &Arc<RunControl>) -> Result<Prepa
         (JournalWriter::create(&journal_path, instruments, meta, settings.journal_capacity)?, None)
     };
 
-    let pipeline = build_pipeline(request.tape.clone(), &settings, trading, journal, control.stop_flag())?;
+    let pipeline =
+        build_pipeline_with_models(request.tape.clone(), &settings, trading, journal, control.stop_flag(), models)?;
     Ok(Prepared { request, settings, plan, pipeline, recovered })
 }
 
@@ -219,7 +261,8 @@ fn reconcile(p: &Pipeline<TapeSource, SimVenue>, recovered: &Recovered) -> Resul
 }
 
 /// The hot stages for a replay of `tape`: a tape source, features, the rule strategy with its risk
-/// gate, the simulated exchange and the journal. (Tests and benches build pipelines with it too.)
+/// gate, the simulated exchange and the journal; no models. (Tests and benches build pipelines with
+/// it too.)
 pub fn build_pipeline(
     tape: Arc<Tape>,
     settings: &RunSettings,
@@ -227,6 +270,21 @@ pub fn build_pipeline(
     journal: JournalWriter,
     stop: StopFlag,
 ) -> Result<Pipeline<TapeSource, SimVenue>, RiskConfigError> {
+    build_pipeline_with_models(tape, settings, trading, journal, stop, ModelSet::default()).map_err(|e| match e {
+        BuildError::Risk(e) => e,
+        BuildError::Models(_) => unreachable!("no models, none refused"),
+    })
+}
+
+/// [`build_pipeline`] with models for decide (see [`ModelSet`]).
+pub fn build_pipeline_with_models(
+    tape: Arc<Tape>,
+    settings: &RunSettings,
+    trading: Trading,
+    journal: JournalWriter,
+    stop: StopFlag,
+    models: ModelSet,
+) -> Result<Pipeline<TapeSource, SimVenue>, BuildError> {
     let specs = tape.instruments();
     let n = specs.len();
     let venue = SimVenue::new(specs, &trading.exchange);
@@ -234,7 +292,7 @@ pub fn build_pipeline(
     gate.set_state(trading.initial_state);
     Ok(Pipeline {
         features: FeatureStage::new(specs, &settings.features),
-        decide: DecideStage::new(trading.params, gate, specs),
+        decide: DecideStage::with_models(trading.params, gate, specs, models)?,
         execute: ExecuteStage::new(venue, n, trading.decision_latency),
         source: TapeSource::new(tape, settings.speed, stop),
         journal,
@@ -286,6 +344,7 @@ pub fn run(
         profile_trades_dropped: finished.features.profile_trades_dropped(),
         stopped_early: finished.events < request.tape.len() as u64,
         resumed_after_records: recovered.as_ref().map(|r| r.records),
+        models: finished.decide.models(),
     });
     let path = dir.join("summary.json");
     let text = serde_json::to_string_pretty(&summary).unwrap_or_default() + "\n";
@@ -294,11 +353,27 @@ pub fn run(
 }
 
 /// A hash of the settings that decide what the journal holds: the strategy, the simulated exchange,
-/// fees, risk limits and the book depth. Topology, wait strategy, rings, pinning and speed change how fast a run goes, never what
+/// fees, risk limits, the book depth and the models. Topology, wait strategy, rings, pinning and speed change how fast a run goes, never what
 /// it decides, so two runs that differ only in those have byte-identical journals, headers included.
+///
+/// The keys that came with the models (`[models]`, and `strategy.min_pwin`, `min_ev_bps`,
+/// `join_fill_probability`, `cvar_budget`) count only when one differs from its default: a config
+/// without models hashes as it did before them, so its runs can still be resumed.
 fn decision_hash(config: &RawConfig) -> u64 {
-    let semantic = (&config.strategy, &config.exchange, &config.fees, &config.risk, config.engine.book_levels);
-    let text = serde_json::to_string(&semantic).unwrap_or_default();
+    let s = &config.strategy;
+    let d = crate::config::raw::StrategySection::default();
+    let models_default = config.models == crate::config::raw::ModelsSection::default()
+        && s.min_pwin == d.min_pwin
+        && s.min_ev_bps == d.min_ev_bps
+        && s.join_fill_probability == d.join_fill_probability
+        && s.cvar_budget == d.cvar_budget;
+    let text = if models_default {
+        let semantic = (RuleKeys::of(s), &config.exchange, &config.fees, &config.risk, config.engine.book_levels);
+        serde_json::to_string(&semantic).unwrap_or_default()
+    } else {
+        let semantic = (s, &config.exchange, &config.fees, &config.risk, config.engine.book_levels, &config.models);
+        serde_json::to_string(&semantic).unwrap_or_default()
+    };
     // Two CRC-32s over different seeds make a 64-bit fingerprint; this is for telling configs apart,
     // not for security.
     let mut h = crc32fast::Hasher::new_with_initial(0x4b53_5452);
@@ -315,4 +390,68 @@ fn create_run_dir(dir: &Path) -> Result<(), PaperError> {
         }
     }
     std::fs::create_dir_all(dir).map_err(io(dir))
+}
+
+/// `[strategy]` as it was before the models: serialises exactly as `StrategySection` did then.
+#[derive(serde::Serialize)]
+struct RuleKeys<'a> {
+    kind: &'a str,
+    symbols: &'a [String],
+    imbalance_threshold: f64,
+    order_qty: &'a str,
+    max_position: &'a str,
+    max_spread_ticks: i64,
+    cooldown_ms: u64,
+    max_in_flight: u32,
+    entry: &'a str,
+    join_ttl_ms: u64,
+    take_profit_bps: u32,
+    stop_loss_bps: u32,
+    max_hold_ms: u64,
+}
+
+impl<'a> RuleKeys<'a> {
+    fn of(s: &'a crate::config::raw::StrategySection) -> Self {
+        RuleKeys {
+            kind: &s.kind,
+            symbols: &s.symbols,
+            imbalance_threshold: s.imbalance_threshold,
+            order_qty: &s.order_qty,
+            max_position: &s.max_position,
+            max_spread_ticks: s.max_spread_ticks,
+            cooldown_ms: s.cooldown_ms,
+            max_in_flight: s.max_in_flight,
+            entry: &s.entry,
+            join_ttl_ms: s.join_ttl_ms,
+            take_profit_bps: s.take_profit_bps,
+            stop_loss_bps: s.stop_loss_bps,
+            max_hold_ms: s.max_hold_ms,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_config_without_models_hashes_as_before_them() {
+        // Before the models, the strategy section serialised as it does now without its four
+        // trailing model keys: the text hashed for a config without models must be that text.
+        let c = RawConfig::default();
+        let now = serde_json::to_string(&c.strategy).unwrap();
+        let tail = r#","min_pwin":0.55,"min_ev_bps":0.0,"join_fill_probability":0.35,"cvar_budget":"0"}"#;
+        let before = now.strip_suffix(tail).map(|s| format!("{s}}}")).expect("the model keys come last");
+        assert_eq!(serde_json::to_string(&RuleKeys::of(&c.strategy)).unwrap(), before);
+        let base = decision_hash(&RawConfig::default());
+        let mut c = RawConfig::default();
+        c.models.pwin = "models/pwin.onnx".into();
+        assert_ne!(decision_hash(&c), base, "other models: another hash");
+        let mut c = RawConfig::default();
+        c.strategy.min_pwin = 0.6;
+        assert_ne!(decision_hash(&c), base);
+        let mut c = RawConfig::default();
+        c.engine.topology = "threaded".into();
+        assert_eq!(decision_hash(&c), base, "how fast a run goes is not what it decides");
+    }
 }

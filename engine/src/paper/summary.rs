@@ -2,9 +2,12 @@
 
 use super::PaperRequest;
 use crate::config::RunSettings;
+use crate::decide::Models;
+use crate::decide::model::{ModelCounters, ModelRole};
 use crate::execute::{ExecuteStage, SimVenue, Venue};
+use crate::journal::BlockReason;
 use crate::journal::JournalSummary;
-use crate::latency::{LatencyRecorder, Percentiles, report};
+use crate::latency::{LatencyRecorder, Metric, Percentiles, report};
 use crate::pipeline::{LinkStats, Plan};
 use crate::types::{Fixed, InstrumentId, format_wide};
 use serde::Serialize;
@@ -33,6 +36,8 @@ pub struct RunSummary {
     pub events_per_s: f64,
     pub decisions: u64,
     pub blocked: u64,
+    /// `blocked` by reason (the strategy's, the risk gate's and the models'), reasons that occurred.
+    pub blocked_by_reason: BTreeMap<&'static str, u64>,
     pub orders: u64,
     pub fills: u64,
     /// Fills that rested in the book (maker), of `fills`.
@@ -71,6 +76,66 @@ pub struct RunSummary {
     /// Trades outside the volume-profile window (`features.profile_ticks`): missing from the POC
     /// and value area.
     pub profile_trades_dropped: u64,
+    /// The models decide consulted; absent from a run without models.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub models: Option<ModelsSummary>,
+}
+
+/// What the models did in a run.
+#[derive(Clone, Debug, Serialize)]
+pub struct ModelsSummary {
+    pub pwin: ModelRoleSummary,
+    pub slippage: ModelRoleSummary,
+}
+
+/// One role's model over a run.
+#[derive(Clone, Debug, Serialize)]
+pub struct ModelRoleSummary {
+    /// `Scorer::version` of the live model at the end (hex), `None` for none.
+    pub live_version: Option<String>,
+    pub calls: u64,
+    /// Calls that failed safe, by kind: `error`, `bad_output`, `overrun`.
+    pub faults: BTreeMap<&'static str, u64>,
+    pub overruns: u64,
+    /// Install and Remove commands applied (the starting model not counted).
+    pub swaps: u64,
+    /// Installs refused (the live model stayed).
+    pub refused: u64,
+    /// Time of one call, ns (`None` without calls).
+    pub latency_ns: Option<Percentiles>,
+}
+
+impl ModelsSummary {
+    fn build(models: &Models, latency: &LatencyRecorder) -> Option<ModelsSummary> {
+        if !models.configured() {
+            return None;
+        }
+        let c = models.counters();
+        let g = ModelCounters::get;
+        let role = |r: ModelRole, metric: Metric| {
+            let i = r.index();
+            let h = latency.histogram(metric);
+            ModelRoleSummary {
+                live_version: Some(g(&c.live_version[i])).filter(|&v| v != 0).map(|v| format!("{v:#018x}")),
+                calls: g(&c.calls[i]),
+                faults: [
+                    ("error", g(&c.errors[i])),
+                    ("bad_output", g(&c.bad_outputs[i])),
+                    ("overrun", g(&c.overruns[i])),
+                ]
+                .into_iter()
+                .collect(),
+                overruns: g(&c.overruns[i]),
+                swaps: g(&c.swaps[i]),
+                refused: g(&c.refused[i]),
+                latency_ns: (!h.is_empty()).then(|| Percentiles::of(h)),
+            }
+        };
+        Some(ModelsSummary {
+            pwin: role(ModelRole::PWin, Metric::ModelPWin),
+            slippage: role(ModelRole::Slippage, Metric::ModelSlippage),
+        })
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -108,6 +173,7 @@ pub(super) struct Inputs<'a> {
     pub profile_trades_dropped: u64,
     pub stopped_early: bool,
     pub resumed_after_records: Option<u64>,
+    pub models: &'a Models,
 }
 
 fn rate(wins: u64, of: u64) -> Option<f64> {
@@ -166,6 +232,11 @@ impl RunSummary {
             events_per_s: if elapsed_s > 0.0 { i.events as f64 / elapsed_s } else { 0.0 },
             decisions: sum(|s| s.decisions),
             blocked: sum(|s| s.blocked),
+            blocked_by_reason: BlockReason::ALL
+                .iter()
+                .map(|&r| (r.as_str(), stats.iter().map(|s| s.blocked_by[r as usize - 1]).sum::<u64>()))
+                .filter(|&(_, n)| n > 0)
+                .collect(),
             orders: sum(|s| s.orders),
             fills: sum(|s| s.fills),
             maker_fills: sum(|s| s.maker_fills),
@@ -192,6 +263,7 @@ impl RunSummary {
             journal: i.journal_path.display().to_string(),
             book_levels_dropped: i.dropped_levels,
             profile_trades_dropped: i.profile_trades_dropped,
+            models: ModelsSummary::build(i.models, i.latency),
         }
     }
 }

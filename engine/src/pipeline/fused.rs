@@ -68,7 +68,9 @@ impl<S: Source, V: Venue> Fused<S, V> {
         }
         let intent = p.decide.on_event(&featured);
         let t_decided = sw.stamp();
-        self.latency.record(Metric::Decide, sw.nanos(t_featured, t_decided));
+        let decide_ns = sw.nanos(t_featured, t_decided);
+        self.latency.record(Metric::Decide, decide_ns);
+        super::record_swap_window(&mut self.latency, &p.decide, decide_ns);
         self.latency.record(Metric::TickToDecision, sw.nanos(event.stamp, t_decided));
 
         let mut sink = Sink { journal: &mut p.journal, reports: &mut self.reports_tx, error: &mut self.journal_error };
@@ -97,13 +99,15 @@ impl<S: Source, V: Venue> Fused<S, V> {
 
     pub fn into_finished(self) -> Finished<S, V> {
         let p = self.pipeline;
+        let mut latency = self.latency;
+        super::absorb_model_latency(&mut latency, &p.decide);
         Finished {
             source: p.source,
             features: p.features,
             decide: p.decide,
             execute: p.execute,
             journal: p.journal,
-            latency: self.latency,
+            latency,
             links: Vec::new(),
             events: self.events,
             journal_error: self.journal_error,

@@ -159,6 +159,25 @@ where
     }
 }
 
+/// After decide handled an event in `nanos`: files it under `decide_in_swap` too while the cold side
+/// has a model swap under way (one relaxed load per event, and only with a control ring).
+#[inline]
+pub(crate) fn record_swap_window(latency: &mut LatencyRecorder, decide: &DecideStage, nanos: u64) {
+    if let Some(window) = decide.swap_window()
+        && window.load(Ordering::Relaxed)
+    {
+        latency.record(crate::latency::Metric::DecideInSwap, nanos);
+    }
+}
+
+/// Adds decide's own model-call histograms to the run's (at the end of a run).
+pub(crate) fn absorb_model_latency(latency: &mut LatencyRecorder, decide: &DecideStage) {
+    if let Some([pwin, slippage]) = decide.models().latency() {
+        latency.merge_histogram(crate::latency::Metric::ModelPWin, pwin);
+        latency.merge_histogram(crate::latency::Metric::ModelSlippage, slippage);
+    }
+}
+
 /// Pins the calling thread to `core` if the plan gave it one. Must run on the thread itself, after it
 /// started: a thread spawned from a pinned thread would inherit the pin (DESIGN.md §10).
 pub(crate) fn pin_current(core: Option<usize>) {

@@ -79,6 +79,7 @@ where
     for l in [&lat_f, &lat_d, &lat_e] {
         latency.merge(l);
     }
+    super::absorb_model_latency(&mut latency, &decide);
     Ok(Finished {
         source,
         features,
@@ -187,7 +188,9 @@ fn decide_loop(
         let t0 = sw.stamp();
         let intent = decide.on_event(&featured);
         let t1 = sw.stamp();
-        latency.record(Metric::Decide, sw.nanos(t0, t1));
+        let decide_ns = sw.nanos(t0, t1);
+        latency.record(Metric::Decide, decide_ns);
+        super::record_swap_window(&mut latency, &decide, decide_ns);
         latency.record(Metric::TickToDecision, sw.nanos(featured.event.stamp, t1));
         sent_ts[(seq & mask) as usize] = ts.0;
         if tx.send(intent).is_err() {

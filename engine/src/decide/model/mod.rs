@@ -9,10 +9,37 @@
 //! reaches the hot loop; it has a fixed input shape `[1, n]` and one output; its state is its own
 //! (one scorer per decide thread); a failure or a non-finite output never becomes a trade: decide
 //! blocks the candidate and journals [`ModelFault`]'s reason.
+//!
+//! - [`slot`]: the models decide holds ([`Models`], started from a [`ModelSet`]), commands from the
+//!   [`control`] ring applied between events, each call timed, counted and checked.
+//! - [`policy`]: the decision from the answers: the p(win) gate, expected value (market or join),
+//!   the CVaR size.
+//!
+//! When a p(win) model is live, every entry candidate that passes the strategy's own checks
+//! (spread, in-flight, position) is judged, in this order, each failure a Blocked reason:
+//! p(win) model fails → `model_error` / `model_bad_output` / `model_overrun` (a p(win) model that is
+//! expected but missing — removed, or refused at install — is `model_error`); slippage model fails
+//! the same way (without one, the half spread stands in); p(win) below `strategy.min_pwin` →
+//! `below_pwin`; the best expected value below `strategy.min_ev_bps` → `negative_ev`; the CVaR
+//! budget allows less than a lot → `below_min_size`; then the risk gate, with the chosen style and
+//! size. Each judged candidate's record is followed by Features records: what the models saw. A
+//! p(win) model must carry [`TradeStats`]; one without is refused at install (the live model, if
+//! any, stays; without one the candidates are blocked as `model_error`), and a run refuses to start
+//! with one.
+//!
+//! Determinism: model calls are timed (the `model_pwin` and `model_slippage` latency metrics) but the
+//! time decides nothing unless `models.deadline_us` is set: then a slow call fails safe as an
+//! overrun, and the journal depends on the machine's speed and load, as with
+//! `exchange.decision_latency = "measured"`. A swap takes effect at the event after the cold side
+//! sends it, which a replay cannot reproduce: a run with hot swaps is not byte-identical to another
+//! run of the same tape, and cannot be resumed past its first swap.
 
 pub mod control;
+pub mod policy;
+pub mod slot;
 
 pub use control::{ModelCommand, ModelControl, ModelController, ModelCounters, control_channel};
+pub use slot::{ModelRefused, ModelSet, Models, admit};
 
 use crate::features::FeatureVector;
 use std::fmt;
