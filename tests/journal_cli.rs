@@ -205,3 +205,87 @@ fn a_corrupt_journal_exits_5_naming_the_record() {
     assert_eq!(r.code, 5, "{}", r.stderr);
     assert!(r.stderr.contains("not a Kestrel journal"), "{}", r.stderr);
 }
+
+/// A model run's journal: the models named at event 0, a judged candidate (blocked below min_pwin)
+/// with its Features records, and a swap.
+fn model_run_dir() -> (tempfile::TempDir, PathBuf) {
+    use kestrel_engine::features::idx;
+    use kestrel_engine::journal::{BlockReason, FEATURES_PER_RECORD, FeaturesRecord, features_chunks};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(FILE_NAME);
+    let mut w = JournalWriter::create(&path, &[eth()], JournalMeta::default(), 64).unwrap();
+    let swap = |seq, role, new, old: u64| JournalRecord {
+        kind: EntryKind::ModelSwap as u8,
+        event_seq: seq,
+        aux: role,
+        order_id: new,
+        value: old as i64,
+        ..JournalRecord::default()
+    };
+    w.append(swap(0, 0, 0x51, 0)).unwrap();
+    let [decision, ..] = records();
+    let blocked = JournalRecord { kind: EntryKind::Blocked as u8, reason: BlockReason::BelowPWin as u8, ..decision };
+    w.append(blocked).unwrap();
+    // p(win) 0.25, no slippage model, then feature i = i / 2, feature 3 undefined.
+    let mut values = vec![0.25, f32::NAN];
+    values.extend((0..idx::COUNT).map(|i| if i == 3 { f32::NAN } else { i as f32 / 2.0 }));
+    values.resize(features_chunks(idx::COUNT) * FEATURES_PER_RECORD, 0.0);
+    for (k, part) in values.chunks(FEATURES_PER_RECORD).enumerate() {
+        let mut f = FeaturesRecord {
+            kind: EntryKind::Features as u8,
+            chunk: k as u8,
+            chunks: features_chunks(idx::COUNT) as u8,
+            event_seq: decision.event_seq,
+            ..FeaturesRecord::default()
+        };
+        f.values.copy_from_slice(part);
+        w.append(f.to_record()).unwrap();
+    }
+    w.append(swap(9, 0, 0x52, 0x51)).unwrap();
+    w.finish().unwrap();
+    (dir, path)
+}
+
+#[test]
+fn exports_the_judged_candidates_with_their_features_and_the_swaps() {
+    use kestrel_engine::features::{FEATURES, idx};
+    let (dir, _) = model_run_dir();
+    let out = dir.path().join("features.csv");
+    let r = kestrel(&["journal", "export", arg(dir.path()), "--features", arg(&out)]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("wrote 1 candidates to"), "{}", r.stderr);
+    let csv = std::fs::read_to_string(&out).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 2, "{csv}");
+    let header: Vec<&str> = lines[0].split(',').collect();
+    let names: Vec<&str> = FEATURES.iter().map(|f| f.name).collect();
+    assert_eq!(
+        header[..11],
+        ["record", "event_seq", "ts_ns", "symbol", "side", "verdict", "reason", "px", "qty", "p_win", "slippage_bps"]
+    );
+    assert_eq!(header[11..], names[..]);
+    let row: Vec<&str> = lines[1].split(',').collect();
+    assert_eq!(
+        row[..11],
+        ["1", "4", "1723161254300000000", "ETHUSDT", "buy", "blocked", "below_pwin", "2683.90", "0.500", "0.25", ""]
+    );
+    assert_eq!(row.len(), 11 + idx::COUNT);
+    assert_eq!((row[11], row[12], row[14], row[15]), ("0", "0.5", "", "2"), "NaN is an empty cell");
+
+    // The journal CSV: the swaps are rows, the features records are not.
+    let r = kestrel(&["journal", "export", arg(dir.path()), "--out", "-"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(lines.len(), 4, "{}", r.stdout);
+    assert_eq!(lines[1], "0,0,0,model_swap,,,pwin,81,,,,,,,,,,");
+    assert!(lines[2].starts_with("1,4,1723161254300000000,blocked,ETHUSDT,buy,below_pwin,0,"), "{}", lines[2]);
+    assert_eq!(lines[3], format!("{},9,0,model_swap,,,pwin,82,,,,,,,,,,", 2 + features_chunks()));
+
+    // --features and --out are one or the other.
+    let r = kestrel(&["journal", "export", arg(dir.path()), "--features", "-", "--out", "x.csv"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+}
+
+fn features_chunks() -> usize {
+    kestrel_engine::journal::features_chunks(kestrel_engine::features::idx::COUNT)
+}

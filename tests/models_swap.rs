@@ -9,7 +9,7 @@
 mod cli;
 
 use kestrel_engine::journal::{EntryKind, Journal};
-use kestrel_infer::card::{CardFeature, ModelCard, SchemaRef, TensorSpec, TradeStats, Training};
+use kestrel_infer::card::ModelCard;
 use kestrel_infer::{LinearModel, Link, card_path_for};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -17,7 +17,7 @@ use std::time::Duration;
 
 const FEATURES: [&str; 3] = ["imbalance_l1", "spread_bps", "vol_ewma_10s"];
 
-/// Writes a p(win) model `sigmoid(w·x + b)` over [`FEATURES`] as `dir/name.onnx` + card.
+/// Writes a p(win) model `sigmoid(w·x + b)` over [`FEATURES`] as `dir/name.onnx` + card (version `name`).
 fn pwin_model(dir: &Path, name: &str, weights: [f32; 3], bias: f32) -> PathBuf {
     let model = LinearModel {
         input_name: "features".into(),
@@ -28,32 +28,7 @@ fn pwin_model(dir: &Path, name: &str, weights: [f32; 3], bias: f32) -> PathBuf {
         calibration: None,
     };
     let onnx = dir.join(format!("{name}.onnx"));
-    std::fs::write(&onnx, model.to_onnx_bytes()).unwrap();
-    let card = ModelCard {
-        format: kestrel_infer::card::CARD_FORMAT.into(),
-        card_version: kestrel_infer::card::CARD_VERSION,
-        name: "pwin".into(),
-        role: "pwin".into(),
-        version: name.into(),
-        created_at: "2026-11-21T00:00:00Z".into(),
-        schema: SchemaRef {
-            version: kestrel_engine::features::SCHEMA_VERSION,
-            hash: kestrel_infer::card::engine_schema_hash(),
-        },
-        features: FEATURES.iter().map(|f| CardFeature { name: (*f).into(), fill: 0.0 }).collect(),
-        input: TensorSpec { name: "features".into(), shape: vec![1, 3], column: 0 },
-        output: TensorSpec { name: "p_win".into(), shape: vec![1, 1], column: 0 },
-        trade: Some(TradeStats { avg_win_bps: 12.0, avg_loss_bps: 10.0, cvar95_loss_bps: 15.0 }),
-        training: Training {
-            tapes: vec!["test".into()],
-            window: ["2026-01-01T00:00:00Z".into(), "2026-01-01T00:00:00Z".into()],
-            samples: 0,
-            method: serde_json::Map::new(),
-        },
-        calibration: "none".into(),
-        metrics: serde_json::Map::new(),
-    };
-    card.save(&card_path_for(&onnx)).unwrap();
+    kestrel_infer::linear_file::write_linear(&onnx, &model, "pwin", name, &FEATURES).unwrap();
     onnx
 }
 

@@ -684,3 +684,63 @@ fn the_reader_checks_features_records_and_keeps_a_torn_tail_after_them() {
     let err = Journal::open_read_only(&bad_path).unwrap_err().to_string();
     assert!(err.contains("features record numbered 4 of 4"), "{err}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// A paper run
+
+/// A fused, unpinned paper run of `tape` into `out`.
+fn request(tape: &Arc<Tape>, mut cfg: RawConfig, out: &Path, models: ModelSet) -> kestrel_engine::paper::PaperRequest {
+    cfg.engine.pin_threads = false;
+    cfg.engine.topology = "fused".into();
+    kestrel_engine::paper::PaperRequest {
+        tape: tape.clone(),
+        tape_label: "test".into(),
+        config: cfg,
+        config_origin: "test.toml".into(),
+        out_dir: out.to_path_buf(),
+        cores: 2,
+        started: std::time::SystemTime::UNIX_EPOCH,
+        resume: false,
+        models,
+    }
+}
+
+#[test]
+fn a_paper_run_reports_its_models_and_refuses_auto_without_one() {
+    use kestrel_engine::paper;
+    let dir = tempfile::tempdir().unwrap();
+    let tape = tape(dir.path(), "t.tape", 300, 100);
+    let control = RunControl::new();
+
+    let mut cfg = config();
+    cfg.strategy.entry = "auto".into();
+    let err = paper::prepare(request(&tape, cfg.clone(), &dir.path().join("none"), ModelSet::default()), &control)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("strategy.entry") && err.contains("p(win)"), "{err}");
+    assert!(!dir.path().join("none").exists(), "refused before anything is written");
+
+    let models = ModelSet::scorers(Some(pwin(0.9, 0xABC)), Some(Box::new(fixed(Ok(f32::NAN), 0xDEF))));
+    let out = dir.path().join("run");
+    let prepared = paper::prepare(request(&tape, config(), &out, models), &control).unwrap();
+    let summary = paper::run(prepared, &control, &mut |_| {}).unwrap();
+    let m = summary.models.as_ref().expect("a models section");
+    assert_eq!(m.pwin.live_version.as_deref(), Some("0x0000000000000abc"));
+    assert!(m.pwin.calls > 0 && m.pwin.calls == m.slippage.calls);
+    assert_eq!(m.slippage.faults["bad_output"], m.slippage.calls, "every slippage answer was NaN");
+    assert_eq!(m.pwin.latency_ns.unwrap().count, m.pwin.calls);
+    assert_eq!(summary.blocked_by_reason["model_bad_output"], m.slippage.calls);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("latency.json")).unwrap()).unwrap();
+    assert_eq!(json["metrics"]["model_pwin"]["count"], m.pwin.calls);
+    assert!(json["metrics"].get("decide_in_swap").is_none(), "no swap, no swap metric");
+    let text = std::fs::read_to_string(out.join("summary.json")).unwrap();
+    assert!(text.contains("\"models\"") && text.contains("\"blocked_by_reason\""));
+
+    // Without models: no models section.
+    let out = dir.path().join("rule");
+    let prepared = paper::prepare(request(&tape, config(), &out, ModelSet::default()), &control).unwrap();
+    let summary = paper::run(prepared, &control, &mut |_| {}).unwrap();
+    assert!(summary.models.is_none());
+    assert!(!std::fs::read_to_string(out.join("summary.json")).unwrap().contains("\"models\""));
+}

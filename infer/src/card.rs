@@ -137,7 +137,8 @@ impl ModelCard {
             // serde names a missing or unknown field but not the field of a wrongly typed value: quote
             // the line, which does.
             if e.is_data()
-                && let Some(text) = std::str::from_utf8(&bytes).ok().and_then(|t| t.lines().nth(e.line().wrapping_sub(1)))
+                && let Some(text) =
+                    std::str::from_utf8(&bytes).ok().and_then(|t| t.lines().nth(e.line().wrapping_sub(1)))
             {
                 let text = text.trim();
                 if !text.is_empty() && text.len() <= 120 {

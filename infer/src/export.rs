@@ -7,6 +7,7 @@
 //!
 //! ```text
 //! x [1,n] ─MatMul(W [n,1])─ Add(b) ─▶ z [1,1]                    the linear score
+//!                           (Identity without calibration: z is the output, and the graph ends here)
 //! guard = Sub(z, z)                                              0, or NaN when z is not finite
 //! s = Sigmoid(z)            (Link::Sigmoid; s = z for Link::Identity)
 //! calibration (optional), m knots → m−1 segments:
@@ -17,7 +18,8 @@
 //!
 //! The guard makes a non-finite linear score (an infinite input against weights of both signs, a NaN
 //! weight) come out as NaN, which the scorers turn into a fail-safe `BadOutput`, rather than a finite
-//! number after the sigmoid's or the calibration's clamping.
+//! number after the sigmoid's or the calibration's clamping. Without a sigmoid or a calibration there
+//! is nothing to hide a non-finite score, and no guard (tract allocates per node: two nodes fewer).
 
 use tract_onnx::pb;
 
@@ -76,8 +78,9 @@ pub(crate) mod names {
     pub const PREFIX: &str = "kestrel.";
 }
 
-/// The calibration as the graph computes it: segment starts, widths and slopes, the value at the
-/// first knot and the output's bounds. `None` from [`Segments::new`] when there are no knots.
+/// The calibration as the graph stores it (segment starts, widths and slopes, the value at the first
+/// knot, the output's bounds), with what evaluating it quickly needs: the value at each segment's
+/// start. `None` from [`Segments::new`] when there are no knots.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Segments {
     pub lo: Vec<f32>,
@@ -86,6 +89,11 @@ pub(crate) struct Segments {
     pub y0: f32,
     pub y_min: f32,
     pub y_max: f32,
+    /// `y0 + Σ_{i<k} slope_i · width_i`: the map at `lo[k]`.
+    start: Vec<f64>,
+    /// Every number finite, starts non-decreasing, widths non-negative; otherwise the map is NaN
+    /// everywhere (as the graph is for the NaN slopes [`Segments::new`] gives a bad knot).
+    valid: bool,
 }
 
 impl Segments {
@@ -97,48 +105,58 @@ impl Segments {
             return None;
         }
         let (xs, ys) = (&p.xs[..m], &p.ys[..m]);
-        let mut s = Segments {
-            lo: Vec::with_capacity(m),
-            width: Vec::with_capacity(m),
-            slope: Vec::with_capacity(m),
-            y0: ys[0],
-            y_min: ys.iter().copied().fold(f32::INFINITY, f32::min),
-            y_max: ys.iter().copied().fold(f32::NEG_INFINITY, f32::max),
-        };
+        let (mut y_min, mut y_max) =
+            (ys.iter().copied().fold(f32::INFINITY, f32::min), ys.iter().copied().fold(f32::NEG_INFINITY, f32::max));
         if ys.iter().any(|y| y.is_nan()) {
-            s.y_min = f32::NAN;
-            s.y_max = f32::NAN;
+            y_min = f32::NAN;
+            y_max = f32::NAN;
         }
         if m == 1 {
-            s.lo.push(xs[0]);
-            s.width.push(0.0);
-            s.slope.push(0.0);
-            return Some(s);
+            return Some(Segments::from_parts(vec![xs[0]], vec![0.0], vec![0.0], ys[0], y_min, y_max));
         }
+        let (mut lo, mut width, mut slope) = (Vec::with_capacity(m), Vec::with_capacity(m), Vec::with_capacity(m));
         for k in 0..m - 1 {
             let w = xs[k + 1] - xs[k];
-            s.lo.push(xs[k]);
-            s.width.push(w);
-            s.slope.push(if w > 0.0 { (ys[k + 1] - ys[k]) / w } else { f32::NAN });
+            lo.push(xs[k]);
+            width.push(w);
+            slope.push(if w > 0.0 { (ys[k + 1] - ys[k]) / w } else { f32::NAN });
         }
-        Some(s)
+        Some(Segments::from_parts(lo, width, slope, ys[0], y_min, y_max))
     }
 
-    /// The map at `s`, in `f64`; NaN in, NaN out.
+    /// From the graph's tensors (the three vectors have one value per segment).
+    pub fn from_parts(lo: Vec<f32>, width: Vec<f32>, slope: Vec<f32>, y0: f32, y_min: f32, y_max: f32) -> Segments {
+        let mut valid = !lo.is_empty()
+            && lo.len() == width.len()
+            && lo.len() == slope.len()
+            && [y0, y_min, y_max].iter().chain(&lo).chain(&width).chain(&slope).all(|v| v.is_finite())
+            && width.iter().all(|&w| w >= 0.0)
+            && lo.windows(2).all(|p| p[0] <= p[1]);
+        let mut start = Vec::with_capacity(lo.len());
+        let mut acc = f64::from(y0);
+        for (&w, &k) in width.iter().zip(&slope) {
+            start.push(acc);
+            acc += f64::from(k) * f64::from(w);
+        }
+        valid &= acc.is_finite();
+        Segments { lo, width, slope, y0, y_min, y_max, start, valid }
+    }
+
+    /// The map at `s`, in `f64`: the segment holding `s` found by binary search, then one multiply-add
+    /// (the graph sums every segment's share instead; the two agree to rounding). NaN in, NaN out.
     #[inline]
     pub fn apply(&self, s: f64) -> f64 {
-        if s.is_nan() {
-            return s;
+        if s.is_nan() || !self.valid {
+            return f64::NAN;
         }
-        let mut acc = 0.0f64;
-        for ((&lo, &w), &k) in self.lo.iter().zip(&self.width).zip(&self.slope) {
-            let c = (s - f64::from(lo)).max(0.0).min(f64::from(w));
-            acc += f64::from(k) * c;
-        }
-        let v = acc + f64::from(self.y0);
-        if v.is_nan() {
-            return v;
-        }
+        // segments that start at or below s
+        let k = self.lo.partition_point(|&lo| f64::from(lo) <= s);
+        let v = match k.checked_sub(1) {
+            None => f64::from(self.y0),
+            Some(j) => {
+                self.start[j] + f64::from(self.slope[j]) * (s - f64::from(self.lo[j])).min(f64::from(self.width[j]))
+            }
+        };
         v.max(f64::from(self.y_min)).min(f64::from(self.y_max))
     }
 }
@@ -169,6 +187,9 @@ pub(crate) fn linear_eval(weights: &[f32], bias: f32, link: Link, cal: Option<&S
         return f32::NAN;
     }
     let z = dot(weights, x) + f64::from(bias);
+    if link == Link::Identity && cal.is_none() {
+        return z as f32;
+    }
     if !z.is_finite() {
         return f32::NAN; // the graph's guard
     }
@@ -185,7 +206,8 @@ pub(crate) fn linear_eval(weights: &[f32], bias: f32, link: Link, cal: Option<&S
 
 impl LinearModel {
     /// What the model computes for one row (the reference the tests hold tract and the native scorer
-    /// to). NaN when `x` does not have one value per weight, or when the linear score is not finite.
+    /// to). NaN when `x` does not have one value per weight, or when the linear score is not finite
+    /// (the identity link without calibration returns the score itself: ±inf stays ±inf).
     pub fn eval(&self, x: &[f32]) -> f32 {
         let cal = self.calibration.as_ref().and_then(Segments::new);
         linear_eval(&self.weights, self.bias, self.link, cal.as_ref(), x)
@@ -253,7 +275,12 @@ impl LinearModel {
         let mut g = GraphBuilder::default();
         g.init(names::W, &[n, 1], &self.weights);
         g.init(names::B, &[1], &[self.bias]);
+        let cal = self.calibration.as_ref().and_then(Segments::new);
         g.node("MatMul", &[&self.input_name, names::W], "kestrel.z0");
+        if self.link == Link::Identity && cal.is_none() {
+            g.node("Add", &["kestrel.z0", names::B], &self.output_name);
+            return self.model_proto(g);
+        }
         g.node("Add", &["kestrel.z0", names::B], "kestrel.z");
         g.node("Sub", &["kestrel.z", "kestrel.z"], "kestrel.guard");
         let mut s = "kestrel.z";
@@ -262,7 +289,7 @@ impl LinearModel {
             s = "kestrel.s";
         }
         let mut v = s;
-        if let Some(seg) = self.calibration.as_ref().and_then(Segments::new) {
+        if let Some(seg) = cal {
             let k = seg.lo.len() as i64;
             g.init(names::LO, &[1, k], &seg.lo);
             g.init(names::WIDTH, &[1, k], &seg.width);
@@ -280,6 +307,11 @@ impl LinearModel {
             v = "kestrel.v";
         }
         g.node("Add", &[v, "kestrel.guard"], &self.output_name);
+        self.model_proto(g)
+    }
+
+    fn model_proto(&self, g: GraphBuilder) -> pb::ModelProto {
+        let n = self.weights.len() as i64;
         let graph = pb::GraphProto {
             name: "kestrel_linear".into(),
             node: g.nodes,
@@ -377,6 +409,31 @@ mod tests {
         assert!((s.apply(0.35) - 0.25).abs() < 1e-6);
         assert!((s.apply(0.65) - 0.65).abs() < 1e-6);
         assert!(s.apply(f64::NAN).is_nan());
+    }
+
+    #[test]
+    fn the_segment_lookup_equals_the_graphs_sum_of_shares() {
+        let p =
+            PiecewiseLinear { xs: vec![-1.0, -0.2, 0.1, 0.15, 0.9, 2.0], ys: vec![0.0, 0.05, 0.3, 0.31, 0.8, 0.95] };
+        let s = Segments::new(&p).unwrap();
+        for i in -300..=300 {
+            let x = f64::from(i) / 100.0;
+            let sum: f64 =
+                s.lo.iter()
+                    .zip(&s.width)
+                    .zip(&s.slope)
+                    .map(|((&lo, &w), &k)| f64::from(k) * (x - f64::from(lo)).max(0.0).min(f64::from(w)))
+                    .sum::<f64>()
+                    + f64::from(s.y0);
+            let sum = sum.max(f64::from(s.y_min)).min(f64::from(s.y_max));
+            assert!((s.apply(x) - sum).abs() < 1e-12, "at {x}: {} vs {sum}", s.apply(x));
+        }
+        let one = Segments::new(&PiecewiseLinear { xs: vec![0.5], ys: vec![0.7] }).unwrap();
+        assert_eq!(one.apply(-3.0) as f32, 0.7);
+        assert_eq!(one.apply(3.0) as f32, 0.7);
+        let bad = Segments::new(&PiecewiseLinear { xs: vec![0.5, 0.5], ys: vec![0.1, 0.7] }).unwrap();
+        assert!(bad.apply(0.0).is_nan());
+        assert!(Segments::new(&PiecewiseLinear { xs: vec![], ys: vec![] }).is_none());
     }
 
     #[test]

@@ -15,6 +15,7 @@
 pub mod card;
 pub mod error;
 pub mod export;
+pub mod linear_file;
 pub mod load;
 pub mod native;
 pub mod scorer;

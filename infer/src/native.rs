@@ -1,7 +1,8 @@
 //! The allocation-free scorer for Kestrel's own linear models. tract allocates on every call and costs
 //! about a microsecond for a model that is one dot product (DESIGN.md §9); the graph that
 //! [`export`](crate::export) writes is recognised node by node here, its initializers are read from
-//! the ONNX protobuf, and the same arithmetic runs as a plain loop: no tract, no allocation.
+//! the ONNX protobuf, and the same function is computed directly: an `f64` dot product, the link, and
+//! the calibration's segment found by binary search. No tract, no allocation.
 //!
 //! Only that exact graph is recognised. Anything else (another exporter, an extra node, a different
 //! wiring) runs in tract; [`Backend::Auto`](crate::Backend::Auto) picks the native scorer only when it
@@ -52,6 +53,13 @@ pub(crate) fn recognise(proto: &pb::ModelProto, input: &str, output: &str) -> Re
     let weights = w.1;
     let z = nodes.expect("Add", &[Some(&z0), None])?;
     let bias = scalar(&inits, &g.node[1].input[1])?;
+    if z == output {
+        // Identity link, no calibration: no guard.
+        if nodes.at != g.node.len() {
+            return Err(format!("{} node(s) follow the output node", g.node.len() - nodes.at));
+        }
+        return Ok(LinearGraph { weights, bias, link: Link::Identity, cal: None });
+    }
     let guard = nodes.expect("Sub", &[Some(&z), Some(&z)])?;
     let mut link = Link::Identity;
     let mut s = z.clone();
@@ -81,7 +89,10 @@ pub(crate) fn recognise(proto: &pb::ModelProto, input: &str, output: &str) -> Re
                 lo.0, width.0, slope.0
             ));
         }
-        cal = Some(Segments { lo: lo.1, width: width.1, slope: slope.1, y0, y_min, y_max });
+        cal = Some(Segments::from_parts(lo.1, width.1, slope.1, y0, y_min, y_max));
+    }
+    if link == Link::Identity && cal.is_none() {
+        return Err("a guard without a sigmoid or a calibration is not a graph kestrel-infer writes".into());
     }
     let out = nodes.expect("Add", &[Some(&s), Some(&guard)])?;
     if out != output {

@@ -65,6 +65,25 @@ fn scorers_fail_safe_on_a_row_that_makes_the_output_nan() {
 }
 
 #[test]
+fn a_slippage_scorer_fails_safe_on_infinite_or_nan_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let slip = slippage_model(6);
+    let onnx = write_linear(dir.path(), "slippage", &slip, "slippage");
+    let (mut t, mut n) = both(&onnx);
+    let mut rows = vec![[0.0f32; 6]; 3];
+    rows[0][0] = f32::INFINITY; // one weight: −inf
+    rows[1][0] = f32::INFINITY; // weights −0.3 and +0.1: NaN
+    rows[1][4] = f32::INFINITY;
+    rows[2][2] = f32::NAN;
+    for row in &rows {
+        assert!(!slip.eval(row).is_finite());
+        assert_eq!(t.score(row), Err(ModelFault::BadOutput), "tract {row:?}");
+        assert_eq!(n.score(row), Err(ModelFault::BadOutput), "native {row:?}");
+    }
+    assert_eq!(n.score(&[1.0; 6]).unwrap(), slip.eval(&[1.0; 6]));
+}
+
+#[test]
 fn a_pwin_scorer_refuses_a_value_outside_zero_one() {
     // A slippage-shaped graph declared as p(win) would be refused at load by the probe; here the probe
     // rows pass (a steep identity model that stays in [0, 1] on them) but a far row leaves [0, 1].

@@ -41,8 +41,11 @@
 //!   apart with the touch's size; the replayed book is not consumed. Size beyond the visible book is
 //!   priced at the last level reached (an optimistic bound; counted in [`TapeInfo::book_exhausted`]).
 //!
-//! A candidate whose label cannot be decided (the tape ends before a barrier or the time barrier) is
-//! dropped and counted in [`TapeInfo::undecided`].
+//! A win is a profit-take, or a time exit whose return beats `cost_bps`; `ret_bps` is the gross return
+//! at the touch (what the card's trade statistics average). A candidate whose label cannot be decided
+//! (the tape ends before a barrier or the time barrier) is dropped and counted in
+//! [`TapeInfo::undecided`]; one whose slippage could not be measured (no readable book before the tape
+//! ends) in [`TapeInfo::unmeasured`].
 //!
 //! # Memory
 //! A candidate's path is not copied: each instrument keeps one log of its mid changes, trimmed to what
@@ -64,7 +67,7 @@ use kestrel_engine::pipeline::Stage;
 use kestrel_engine::tape::{Record, Tape, TapeError, flags};
 use kestrel_engine::types::{BookSide, InstrumentId, UnixNanos};
 use std::collections::VecDeque;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Events between two progress reports.
 pub const PROGRESS_EVERY: u64 = 65_536;
@@ -163,6 +166,9 @@ pub struct TapeInfo {
     pub undecided: u64,
     /// Candidates whose order was larger than the visible book.
     pub book_exhausted: u64,
+    /// Proposals whose slippage could not be measured (no readable book after the entry latency
+    /// before the tape ended): dropped.
+    pub unmeasured: u64,
 }
 
 /// The labelled candidates of one or more tapes, ordered by decision time (ties: tape order).
@@ -225,13 +231,12 @@ pub fn build(
             return Err(DatasetError::Settings(format!("{name} = {v}: must be a finite number ≥ 0")));
         }
     }
-    if l.profit_mult == 0.0 && l.min_bps == 0.0 || l.stop_mult == 0.0 && l.min_bps == 0.0 {
+    if l.min_bps == 0.0 && (l.profit_mult == 0.0 || l.stop_mult == 0.0) {
         return Err(DatasetError::Settings(
             "a barrier at 0 bps (multiplier 0 and --min-bps 0) would end every label at once".into(),
         ));
     }
-    let barriers =
-        Barriers { profit_mult: l.profit_mult, stop_mult: l.stop_mult, min_bps: l.min_bps, max_hold_ns };
+    let barriers = Barriers { profit_mult: l.profit_mult, stop_mult: l.stop_mult, min_bps: l.min_bps, max_hold_ns };
     if tapes.len() > usize::from(u16::MAX) {
         return Err(DatasetError::Settings(format!("{} tapes: at most {} per run", tapes.len(), u16::MAX)));
     }
@@ -330,10 +335,10 @@ fn replay_tape(
     let total = tape.len() as u64;
     let mut info = TapeInfo {
         path: tape.path().to_path_buf(),
-        file_name: tape.path().file_name().map_or_else(
-            || tape.path().display().to_string(),
-            |n| n.to_string_lossy().into_owned(),
-        ),
+        file_name: tape
+            .path()
+            .file_name()
+            .map_or_else(|| tape.path().display().to_string(), |n| n.to_string_lossy().into_owned()),
         data_crc32: tape.header().data_crc32,
         symbols: specs.iter().map(|s| s.symbol.clone()).collect(),
         events: 0,
@@ -343,6 +348,7 @@ fn replay_tape(
         spread_refused: 0,
         undecided: 0,
         book_exhausted: 0,
+        unmeasured: 0,
     };
     let report = |progress: &mut dyn FnMut(Progress), events| {
         progress(Progress { tape: usize::from(ctx.index), tapes: ctx.tapes, events, total })
@@ -410,9 +416,12 @@ fn replay_tape(
         let mid2 = i128::from(f.bid_px.0) + i128::from(f.ask_px.0);
         let mid = mid2 as f64 * 0.5 * st.price_unit;
         if tradable && st.last_mid != Some(mid) {
+            // The first mid is no change (as for the volatility feature).
+            if st.last_mid.is_some() {
+                st.changes.advance(ts);
+                st.changes.add(0, 1.0);
+            }
             st.last_mid = Some(mid);
-            st.changes.advance(ts);
-            st.changes.add(0, 1.0);
             if !st.open.is_empty() {
                 st.log.push_back((ts.0, mid));
             }
@@ -423,7 +432,8 @@ fn replay_tape(
             if at > ts.0 {
                 return true;
             }
-            measure_slippage(&mut drafts[d], stage.market(), &states[inst], inst, ctx)
+            // Kept while the book cannot be read yet.
+            !measure_slippage(&mut drafts[d], stage.market(), &states[inst], inst, ctx)
         });
 
         // 4. A proposal at this event?
@@ -487,7 +497,8 @@ fn replay_tape(
                     path: d.path,
                 });
             }
-            _ => info.undecided += 1,
+            (None, _) => info.undecided += 1,
+            (Some(_), None) => info.unmeasured += 1,
         }
     }
     report(progress, info.events);
@@ -567,7 +578,13 @@ fn trim_log(st: &mut InstrumentState, drafts: &[Draft]) {
 
 /// Measures `d`'s slippage on the current book; `false` while the instrument's book cannot be read
 /// (mid-batch, or no two-sided market).
-fn measure_slippage(d: &mut Draft, view: &MarketView, st: &InstrumentState, inst: usize, ctx: &TapeContext<'_>) -> bool {
+fn measure_slippage(
+    d: &mut Draft,
+    view: &MarketView,
+    st: &InstrumentState,
+    inst: usize,
+    ctx: &TapeContext<'_>,
+) -> bool {
     match walk_cost(view, st, inst, d.side, d.mid2, ctx) {
         Some((bps, exhausted)) => {
             d.slippage = Some(bps);
@@ -645,9 +662,4 @@ fn walk_cost(
 /// Where a tape's file name is shown: `NAME (crc32 0123abcd)`.
 pub fn tape_label(info: &TapeInfo) -> String {
     format!("{} (data crc32 {:08x})", info.file_name, info.data_crc32)
-}
-
-/// Reads the file name of `path` for messages.
-pub fn display_name(path: &Path) -> String {
-    path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
 }

@@ -123,14 +123,17 @@ fn stage_and_verify(e: &Exported, dir: &Path, rows: &[Vec<f32>]) -> Result<f64, 
     std::fs::write(&onnx, &e.onnx).map_err(io(&onnx, "writing"))?;
     e.card.save(&card_path_for(&onnx))?;
     let loaded = LoadedModel::open(&onnx)?;
-    if loaded.card() != &e.card {
-        return Err(PublishError::Verify { path: onnx, msg: "the card read back differs from the card written".into() });
+    if let Some(field) = card_difference(loaded.card(), &e.card) {
+        return Err(PublishError::Verify {
+            path: card_path_for(&onnx),
+            msg: format!("the card read back differs from the card written at `{field}`"),
+        });
     }
     let got = loaded.score_rows(rows)?;
     let mut max = 0.0f64;
     for (i, (&g, &want)) in got.iter().zip(&e.expected).enumerate() {
         let d = (f64::from(g) - want).abs();
-        if !(d <= VERIFY_TOLERANCE) {
+        if d.is_nan() || d > VERIFY_TOLERANCE {
             return Err(PublishError::Verify {
                 path: onnx,
                 msg: format!(
@@ -141,7 +144,8 @@ fn stage_and_verify(e: &Exported, dir: &Path, rows: &[Vec<f32>]) -> Result<f64, 
         }
         // The exporter's own reference must agree too.
         let reference = f64::from(e.model.eval(&rows[i]));
-        if !((reference - want).abs() <= VERIFY_TOLERANCE) {
+        let gap = (reference - want).abs();
+        if gap.is_nan() || gap > VERIFY_TOLERANCE {
             return Err(PublishError::Verify {
                 path: onnx,
                 msg: format!("check row {i}: the exporter's reference gives {reference}, the trainer {want}"),
@@ -150,6 +154,39 @@ fn stage_and_verify(e: &Exported, dir: &Path, rows: &[Vec<f32>]) -> Result<f64, 
         max = max.max(d);
     }
     Ok(max)
+}
+
+/// The first field where two cards differ beyond the last digit of a float (JSON text keeps an `f64`
+/// exactly, an `f32` fill to its shortest decimal form), or `None`.
+fn card_difference(a: &kestrel_infer::ModelCard, b: &kestrel_infer::ModelCard) -> Option<String> {
+    fn walk(a: &serde_json::Value, b: &serde_json::Value, at: &str) -> Option<String> {
+        use serde_json::Value;
+        match (a, b) {
+            (Value::Object(x), Value::Object(y)) => {
+                if x.len() != y.len() {
+                    return Some(at.to_string());
+                }
+                x.iter().find_map(|(k, v)| match y.get(k) {
+                    Some(w) => walk(v, w, &format!("{at}.{k}")),
+                    None => Some(format!("{at}.{k}")),
+                })
+            }
+            (Value::Array(x), Value::Array(y)) => {
+                if x.len() != y.len() {
+                    return Some(at.to_string());
+                }
+                x.iter().zip(y).enumerate().find_map(|(i, (v, w))| walk(v, w, &format!("{at}[{i}]")))
+            }
+            (Value::Number(x), Value::Number(y)) => {
+                let (x, y) = (x.as_f64().unwrap_or(f64::NAN), y.as_f64().unwrap_or(f64::NAN));
+                let gap = (x - y).abs();
+                (gap.is_nan() || gap > 1e-6 * x.abs().max(y.abs()).max(1e-300)).then(|| at.to_string())
+            }
+            (x, y) => (x != y).then(|| at.to_string()),
+        }
+    }
+    let to = |c| serde_json::to_value(c).unwrap_or(serde_json::Value::Null);
+    walk(&to(a), &to(b), "card")
 }
 
 /// Writes the models (after the load-and-score check), the report and the dataset.

@@ -18,7 +18,13 @@ pub fn duration(ns: u64) -> String {
         return "0s".into();
     }
     if !ns.is_multiple_of(1_000_000_000) {
-        return if ns.is_multiple_of(1_000_000) { format!("{}ms", ns / 1_000_000) } else { format!("{ns}ns") };
+        return if ns.is_multiple_of(1_000_000) {
+            format!("{}ms", ns / 1_000_000)
+        } else if ns.is_multiple_of(1_000) {
+            format!("{}µs", ns / 1_000)
+        } else {
+            format!("{ns}ns")
+        };
     }
     let s = ns / 1_000_000_000;
     let (h, m, sec) = (s / 3600, s % 3600 / 60, s % 60);
@@ -39,7 +45,17 @@ pub fn duration(ns: u64) -> String {
 pub fn fold_header() -> String {
     format!(
         "  {:>4} {:>7} {:>6} {:>6}  {:<20} {:>6} {:>7} {:>10} {:>8} {:>8} {:>6}",
-        "fold", "train", "purged", "test", "test block from", "base", "Brier", "Brier base", "log-loss", "LL base", "AUC"
+        "fold",
+        "train",
+        "purged",
+        "test",
+        "test block from",
+        "base",
+        "Brier",
+        "Brier base",
+        "log-loss",
+        "LL base",
+        "AUC"
     )
 }
 
@@ -87,12 +103,32 @@ pub fn pooled_lines(what: &str, p: &Pooled) -> Vec<String> {
         if beats {
             "verdict: the calibrated p(win) beats the base rate out of sample".to_string()
         } else {
-            "verdict: the calibrated p(win) does NOT beat the base rate out of sample: on these tapes the features \
-             carry no usable edge for this label (or there is too little data to find it); the engine would do as \
-             well with the win rate alone"
+            "verdict: the calibrated p(win) does NOT beat the base rate out of sample: what it learned in the \
+             training windows did not hold in the test blocks (a drifting or too weak signal, or too little data); \
+             the engine would do as well with the win rate alone"
                 .to_string()
         },
     ]
+}
+
+/// Win rates by side per fold, training → test. The models read no side (the engine gives them only
+/// the feature vector; the side is the sign of `imbalance_l1`), so a side whose win rate flips between
+/// the training window and the test block (a trend that turns) is a bias the p(win) model learns and
+/// then pays for out of sample: this line shows whether that happened.
+pub fn side_line(folds: &[FoldResult]) -> String {
+    let r = |v: f64| if v.is_finite() { format!("{v:.2}") } else { "–".into() };
+    let per: Vec<String> = folds
+        .iter()
+        .enumerate()
+        .map(|(k, f)| {
+            let s = &f.side_win_rates;
+            format!("{}: buy {}→{} sell {}→{}", k + 1, r(s.train_buy), r(s.test_buy), r(s.train_sell), r(s.test_sell))
+        })
+        .collect();
+    format!(
+        "win rate by side, training → test (the models see no side, only the sign of imbalance_l1): {}",
+        per.join("; ")
+    )
 }
 
 /// The slippage ridge per fold and pooled.
@@ -212,6 +248,12 @@ pub fn metrics_json(
                 "slippage_mae_bps": num(f.slippage.mae),
                 "slippage_mae_base_bps": num(f.slippage.mae_base),
                 "slippage_r2": num(f.slippage.r2),
+                "win_rate_by_side": {
+                    "train_buy": num(f.side_win_rates.train_buy),
+                    "train_sell": num(f.side_win_rates.train_sell),
+                    "test_buy": num(f.side_win_rates.test_buy),
+                    "test_sell": num(f.side_win_rates.test_sell),
+                },
             })
         })
         .collect();
@@ -309,6 +351,7 @@ mod tests {
         assert_eq!(duration(250_000_000), "250ms");
         assert_eq!(duration(3_600_000_000_000), "1h");
         assert_eq!(duration(7), "7ns");
+        assert_eq!(duration(100_000), "100µs");
     }
 
     #[test]

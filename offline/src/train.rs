@@ -32,8 +32,7 @@ use crate::ridge::fit_ridge;
 use crate::split;
 use kestrel_engine::features::{FEATURES, SCHEMA_VERSION};
 use kestrel_infer::card::{
-    CARD_FORMAT, CARD_VERSION, CardFeature, ModelCard, SchemaRef, TensorSpec, TradeStats, Training,
-    engine_schema_hash,
+    CARD_FORMAT, CARD_VERSION, CardFeature, ModelCard, SchemaRef, TensorSpec, TradeStats, Training, engine_schema_hash,
 };
 use kestrel_infer::{LinearModel, Link, PiecewiseLinear};
 use serde_json::{Map, Value, json};
@@ -105,6 +104,29 @@ impl Default for TrainOptions {
             created_at_s: None,
             provenance: Map::new(),
         }
+    }
+}
+
+impl TrainOptions {
+    /// Checks the options on their own (before any tape is read).
+    pub fn validate(&self) -> Result<(), TrainError> {
+        if self.splits < 1 || self.kfold < 2 {
+            return Err(TrainError::Options("--splits must be at least 1 and --kfold at least 2".into()));
+        }
+        if !(self.l2.is_finite() && self.l2 > 0.0) {
+            return Err(TrainError::Options(format!("--l2 = {}: must be a finite number > 0", self.l2)));
+        }
+        if self.isotonic_knots < 2 {
+            return Err(TrainError::Options("--isotonic-knots must be at least 2".into()));
+        }
+        for name in &self.exclude {
+            if !FEATURES.iter().any(|f| f.name == name) {
+                return Err(TrainError::Options(format!(
+                    "--exclude {name}: not a feature of the engine's schema (`kestrel features --list-columns` lists them)"
+                )));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -295,17 +317,95 @@ fn fit_classifier(
     let y = labels(candidates, &cal_rows);
     let calibration = match opts.calibration {
         Calibration::Platt => Calibrator::Platt(
-            Platt::fit(&z, &y).map_err(|source| TrainError::Fit { what: format!("{what}: Platt calibration"), source })?,
+            Platt::fit(&z, &y)
+                .map_err(|source| TrainError::Fit { what: format!("{what}: Platt calibration"), source })?,
         ),
         Calibration::Isotonic => {
             let s: Vec<f64> = z.iter().map(|&v| sigmoid(v)).collect();
-            Calibrator::Isotonic(
-                Isotonic::fit(&s, &y, opts.isotonic_knots)
-                    .map_err(|source| TrainError::Fit { what: format!("{what}: isotonic calibration"), source })?,
-            )
+            Calibrator::Isotonic(isotonic_with_min_block(&s, &y, opts.isotonic_knots))
         }
     };
     Ok(Classifier { fit, calibration })
+}
+
+/// Least calibration samples behind one isotonic knot.
+pub const MIN_ISOTONIC_BLOCK: usize = 20;
+
+/// Isotonic calibration that never claims more than its data supports. Plain pool-adjacent-violators
+/// ([`Isotonic::fit`]) puts a knot on every pooled run, and the runs at the ends are often a handful of
+/// samples that are all wins or all losses: a knot at exactly 0 or 1, which then scores every test row
+/// beyond it (a regime the training data did not see) with certainty, and an out-of-sample log-loss
+/// in the tens. Here, after PAV, adjacent blocks are pooled left to right until each holds at least
+/// `max(`[`MIN_ISOTONIC_BLOCK`]`, n / max_knots)` samples (the last short run joins its neighbour), the
+/// cheapest adjacent pairs are then merged down to `max_knots`, and each knot's win rate is kept within
+/// `[1/(2·b+2), 1 − 1/(2·b+2)]`, `b` the least block size. Pooling adjacent blocks of a non-decreasing
+/// fit keeps it non-decreasing; the knots are `(mean score, win rate)` of each block as in
+/// [`Isotonic::fit`], applied by linear interpolation, clamped at the ends ([`Isotonic::apply`]).
+pub fn isotonic_with_min_block(s: &[f64], y: &[bool], max_knots: usize) -> Isotonic {
+    #[derive(Clone, Copy)]
+    struct B {
+        w: f64,
+        sy: f64,
+        ss: f64,
+        lo: f64,
+        hi: f64,
+    }
+    let merge =
+        |a: B, b: B| B { w: a.w + b.w, sy: a.sy + b.sy, ss: a.ss + b.ss, lo: a.lo.min(b.lo), hi: a.hi.max(b.hi) };
+    let mut order: Vec<usize> = (0..s.len().min(y.len())).filter(|&i| s[i].is_finite()).collect();
+    order.sort_by(|&i, &j| s[i].total_cmp(&s[j]));
+    let mut blocks: Vec<B> = Vec::new();
+    for &i in &order {
+        let b = B { w: 1.0, sy: f64::from(u8::from(y[i])), ss: s[i], lo: s[i], hi: s[i] };
+        match blocks.last_mut() {
+            Some(last) if last.hi == s[i] => *last = merge(*last, b), // ties pool first
+            _ => blocks.push(b),
+        }
+        while blocks.len() >= 2 {
+            let (a, c) = (blocks[blocks.len() - 2], blocks[blocks.len() - 1]);
+            if a.sy * c.w >= c.sy * a.w {
+                blocks.pop();
+                blocks.pop();
+                blocks.push(merge(a, c));
+            } else {
+                break;
+            }
+        }
+    }
+    let n = order.len();
+    let max_knots = max_knots.max(1);
+    let min_block = MIN_ISOTONIC_BLOCK.max(n.div_ceil(max_knots)) as f64;
+    let mut pooled: Vec<B> = Vec::new();
+    let mut acc: Option<B> = None;
+    for b in blocks {
+        let cur = acc.map_or(b, |a| merge(a, b));
+        if cur.w >= min_block {
+            pooled.push(cur);
+            acc = None;
+        } else {
+            acc = Some(cur);
+        }
+    }
+    if let Some(rest) = acc {
+        match pooled.last_mut() {
+            Some(last) => *last = merge(*last, rest),
+            None => pooled.push(rest),
+        }
+    }
+    while pooled.len() > max_knots {
+        let mean = |b: &B| b.sy / b.w;
+        let cost = |a: &B, b: &B| a.w * b.w / (a.w + b.w) * (mean(a) - mean(b)).powi(2);
+        let k = (0..pooled.len() - 1)
+            .min_by(|&i, &j| cost(&pooled[i], &pooled[i + 1]).total_cmp(&cost(&pooled[j], &pooled[j + 1])))
+            .unwrap_or(0);
+        let m = merge(pooled[k], pooled[k + 1]);
+        pooled[k] = m;
+        pooled.remove(k + 1);
+    }
+    let eps = 1.0 / (2.0 * min_block.min(n.max(1) as f64) + 2.0);
+    let xs = pooled.iter().map(|b| (b.ss / b.w).clamp(b.lo, b.hi)).collect();
+    let ys = pooled.iter().map(|b| (b.sy / b.w).clamp(eps, 1.0 - eps)).collect();
+    Isotonic { xs, ys }
 }
 
 /// At least `min` rows with both classes, or a refusal that says what to try.
@@ -338,6 +438,28 @@ pub struct FoldResult {
     /// Slippage predictions on the test rows, and the training mean they are judged against.
     pub slip_pred: Vec<f64>,
     pub slip_base: f64,
+    /// Win rates of buys and sells in the training window and in the test block (NaN without any).
+    pub side_win_rates: SideWinRates,
+}
+
+/// Win rates by side, training window and test block.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SideWinRates {
+    pub train_buy: f64,
+    pub train_sell: f64,
+    pub test_buy: f64,
+    pub test_sell: f64,
+}
+
+fn side_rate(candidates: &[Candidate], rows: &[usize], long: bool) -> f64 {
+    let (mut n, mut w) = (0usize, 0usize);
+    for &r in rows {
+        if candidates[r].is_long() == long {
+            n += 1;
+            w += usize::from(candidates[r].label.win);
+        }
+    }
+    if n == 0 { f64::NAN } else { w as f64 / n as f64 }
 }
 
 /// Slippage regression scores on a test block.
@@ -411,6 +533,12 @@ fn run_fold(
         base,
         slip_pred: s_pred,
         slip_base: s_mean,
+        side_win_rates: SideWinRates {
+            train_buy: side_rate(candidates, train, true),
+            train_sell: side_rate(candidates, train, false),
+            test_buy: side_rate(candidates, test, true),
+            test_sell: side_rate(candidates, test, false),
+        },
     })
 }
 
@@ -501,7 +629,10 @@ pub fn train(data: &Dataset, opts: &TrainOptions, log: &mut dyn FnMut(&str)) -> 
             .tapes
             .iter()
             .map(|t| {
-                format!("{}: {} events, {} undecided, {} refused for spread", t.file_name, t.events, t.undecided, t.spread_refused)
+                format!(
+                    "{}: {} events, {} undecided, {} refused for spread",
+                    t.file_name, t.events, t.undecided, t.spread_refused
+                )
             })
             .collect::<Vec<_>>()
             .join("; ");
@@ -511,15 +642,7 @@ pub fn train(data: &Dataset, opts: &TrainOptions, log: &mut dyn FnMut(&str)) -> 
     if wins == 0 || wins == c.len() {
         return Err(TrainError::OneClass { n: c.len(), what: if wins == 0 { "losses" } else { "wins" } });
     }
-    if opts.splits < 1 || opts.kfold < 2 {
-        return Err(TrainError::Options("--splits must be at least 1 and --kfold at least 2".into()));
-    }
-    if !(opts.l2.is_finite() && opts.l2 > 0.0) {
-        return Err(TrainError::Options(format!("--l2 = {}: must be a finite number > 0", opts.l2)));
-    }
-    if opts.isotonic_knots < 2 {
-        return Err(TrainError::Options("--isotonic-knots must be at least 2".into()));
-    }
+    opts.validate()?;
     let sel = select_features(c, &opts.exclude)?;
     let embargo_ns = opts.embargo_ns.unwrap_or(data.barriers.max_hold_ns);
     let (starts, ends) = intervals(c);
@@ -540,7 +663,8 @@ pub fn train(data: &Dataset, opts: &TrainOptions, log: &mut dyn FnMut(&str)) -> 
     ));
 
     // Walk-forward.
-    let wf = split::walk_forward(&starts, &ends, opts.splits, embargo_ns).map_err(|e| split_error(e, "walk-forward"))?;
+    let wf =
+        split::walk_forward(&starts, &ends, opts.splits, embargo_ns).map_err(|e| split_error(e, "walk-forward"))?;
     log(&format!(
         "walk-forward: {} folds, embargo {} after each test block, training labels reaching a test block or its embargo purged; calibration: {} on the last 25 % of each training window",
         wf.len(),
@@ -560,6 +684,7 @@ pub fn train(data: &Dataset, opts: &TrainOptions, log: &mut dyn FnMut(&str)) -> 
     for line in crate::report::pooled_lines("walk-forward", &pooled) {
         log(&line);
     }
+    log(&crate::report::side_line(&wf_results));
     log(&format!("reliability of the pooled out-of-sample p(win) ({RELIABILITY_BINS} bins):"));
     for line in metrics::reliability_table(&pooled.reliability).lines() {
         log(&format!("  {line}"));
@@ -567,11 +692,20 @@ pub fn train(data: &Dataset, opts: &TrainOptions, log: &mut dyn FnMut(&str)) -> 
     log(&crate::report::slippage_line("walk-forward", &wf_results, &pooled));
 
     // Purged K-fold.
-    let kf = split::purged_kfold(&starts, &ends, opts.kfold, embargo_ns).map_err(|e| split_error(e, "purged K-fold"))?;
+    let kf =
+        split::purged_kfold(&starts, &ends, opts.kfold, embargo_ns).map_err(|e| split_error(e, "purged K-fold"))?;
     let mut kf_results = Vec::with_capacity(kf.len());
     for (k, fold) in kf.iter().enumerate() {
         let purged = c.len() - fold.test.len() - fold.train.len();
-        kf_results.push(run_fold(c, &fold.train, &fold.test, purged, &sel, opts, &format!("purged K-fold fold {}", k + 1))?);
+        kf_results.push(run_fold(
+            c,
+            &fold.train,
+            &fold.test,
+            purged,
+            &sel,
+            opts,
+            &format!("purged K-fold fold {}", k + 1),
+        )?);
     }
     let kf_pooled = pool(c, &kf_results);
     log(&crate::report::kfold_line(opts.kfold, &kf_pooled));
@@ -636,7 +770,14 @@ struct CardCommon {
 }
 
 impl CardCommon {
-    fn new(data: &Dataset, sel: &Selection, fill: &[f64], opts: &TrainOptions, embargo_ns: u64, created_ns: u64) -> Self {
+    fn new(
+        data: &Dataset,
+        sel: &Selection,
+        fill: &[f64],
+        opts: &TrainOptions,
+        embargo_ns: u64,
+        created_ns: u64,
+    ) -> Self {
         let features = sel
             .names()
             .into_iter()
@@ -798,7 +939,8 @@ fn export_pwin(
             (other, _) => other.clone(),
         },
     };
-    let expected = probe.iter().map(|row| rust.predict(&row.iter().map(|&v| f64::from(v)).collect::<Vec<_>>())).collect();
+    let expected =
+        probe.iter().map(|row| rust.predict(&row.iter().map(|&v| f64::from(v)).collect::<Vec<_>>())).collect();
     let onnx = model.to_onnx_bytes();
     let mut card = common.card("pwin", PWIN_OUTPUT, &onnx);
     card.trade = Some(trade_stats(candidates));

@@ -6,6 +6,7 @@
 //! written to a temporary name and renamed into place, so the engine never reads half of one; the
 //! engine answers with `ID.outcome.json` (also renamed into place) and renames the request to
 //! `ID.done.json`.
+#![allow(clippy::disallowed_methods, reason = "waiting for the engine's answer is wall time; request ids sort by it")]
 
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -143,7 +144,6 @@ pub fn answer(run_dir: &Path, outcome: &Outcome) {
     }
 }
 
-#[allow(clippy::disallowed_methods, reason = "request ids only need to be unique and sort by time")]
 fn new_id() -> String {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
     format!("{nanos:024}-{}", std::process::id())

@@ -15,6 +15,7 @@
 //! of failed calls passes `max_fault_rate` within `probation_calls`, the manager rolls back to the
 //! previous model by itself. Every outcome is appended to `models.log` (JSON lines) in the run
 //! directory.
+#![allow(clippy::disallowed_methods, reason = "the cold side times swaps and handover waits in wall time; nothing here feeds the replay")]
 
 use super::inbox::{self, Action, Outcome, Request};
 use super::shadow::{self, ShadowReport};
@@ -335,5 +336,109 @@ impl Manager {
             let _ = writeln!(f, "{}", serde_json::to_string(&outcome).unwrap_or_default());
         }
         self.log.outcomes.push(outcome);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kestrel_engine::decide::model::{ModelControl, Scorer, control_channel};
+    use kestrel_infer::LinearModel;
+    use kestrel_infer::export::Link;
+
+    /// A p(win) model over one feature written as `dir/name.onnx` with its card.
+    fn model(dir: &Path, name: &str, weight: f32) -> PathBuf {
+        let linear = LinearModel {
+            input_name: "features".into(),
+            output_name: "p_win".into(),
+            weights: vec![weight],
+            bias: 0.0,
+            link: Link::Sigmoid,
+            calibration: None,
+        };
+        let onnx = dir.join(format!("{name}.onnx"));
+        kestrel_infer::linear_file::write_linear(&onnx, &linear, "pwin", name, &["imbalance_l1"]).unwrap();
+        onnx
+    }
+
+    /// Plays the decide stage's side of the control ring on its own thread: applies commands and
+    /// hands the replaced models back, as decide does between two events. Returns the live versions
+    /// it saw, in order.
+    fn fake_decide(mut ctl: ModelControl, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<Vec<u64>> {
+        std::thread::spawn(move || {
+            let mut live: Option<Box<dyn Scorer>> = None;
+            let mut seen = Vec::new();
+            while !stop.load(Ordering::Acquire) {
+                while let Ok(ModelCommand::Install { scorer, .. }) = ctl.commands.pop() {
+                    seen.push(scorer.version());
+                    if let Some(old) = live.replace(scorer) {
+                        ctl.retired.push(old).unwrap();
+                    }
+                    ctl.counters.applied.fetch_add(1, Ordering::AcqRel);
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            seen
+        })
+    }
+
+    #[test]
+    fn a_model_that_fails_on_probation_is_rolled_back_by_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (model(dir.path(), "a", 1.0), model(dir.path(), "b", -1.0));
+        let (controller, control) = control_channel(4);
+        let counters = controller.counters.clone();
+        let stop = Arc::new(AtomicBool::new(false));
+        let decide = fake_decide(control, stop.clone());
+        let first = Arc::new(LoadedModel::open(&a).unwrap());
+        let mut settings = ManagerSettings::new(dir.path().to_path_buf());
+        settings.probation_calls = 100;
+        let done = Arc::new(AtomicBool::new(false));
+        let mut m = Manager::new(controller, settings, RunControl::new(), done, [Some(first.clone()), None]);
+
+        let swapped = m.swap("s1", ModelRole::PWin, &b);
+        assert!(swapped.ok, "{}", swapped.message);
+        // Healthy calls: still on probation, nothing happens.
+        counters.calls[0].fetch_add(20, Ordering::Relaxed);
+        m.tick();
+        assert!(m.log.outcomes.is_empty(), "rolled back a healthy model: {:?}", m.log.outcomes);
+        // Then half the calls fail: the manager goes back to a without being asked.
+        counters.calls[0].fetch_add(20, Ordering::Relaxed);
+        counters.faults[0].fetch_add(10, Ordering::Relaxed);
+        m.tick();
+        let last = m.log.outcomes.last().unwrap();
+        assert!(last.ok && last.message.contains("automatic: 10 of 40 calls failed"), "{last:?}");
+        assert_eq!(m.live_version(ModelRole::PWin).as_deref(), Some("a"));
+        // A model that passed probation is kept: swap to b, healthy past the probation, faults later.
+        assert!(m.swap("s2", ModelRole::PWin, &b).ok);
+        counters.calls[0].fetch_add(200, Ordering::Relaxed);
+        m.tick();
+        counters.faults[0].fetch_add(50, Ordering::Relaxed);
+        m.tick();
+        assert_eq!(m.live_version(ModelRole::PWin).as_deref(), Some("b"));
+
+        stop.store(true, Ordering::Release);
+        let seen = decide.join().unwrap();
+        let v = |p: &Path| LoadedModel::open(p).unwrap().version();
+        assert_eq!(seen, vec![v(&b), v(&a), v(&b)], "swap, automatic rollback, swap");
+        // Every replaced model came back to be freed here.
+        assert!(m.ctl.retired.is_empty());
+    }
+
+    #[test]
+    fn a_corrupt_file_is_refused_and_the_live_model_stays() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = model(dir.path(), "a", 1.0);
+        let bad = model(dir.path(), "bad", 1.0);
+        std::fs::write(&bad, b"not an onnx file").unwrap();
+        let (controller, _control) = control_channel(4);
+        let done = Arc::new(AtomicBool::new(false));
+        let first = Arc::new(LoadedModel::open(&a).unwrap());
+        let mut m =
+            Manager::new(controller, ManagerSettings::new(dir.path().into()), RunControl::new(), done, [Some(first), None]);
+        let out = m.swap("s", ModelRole::PWin, &bad);
+        assert!(!out.ok && out.message.starts_with("refused:") && out.message.contains("bad.onnx"), "{out:?}");
+        assert_eq!(out.live_version.as_deref(), Some("a"));
+        assert_eq!(m.ctl.commands.slots(), 4, "nothing was sent to decide");
     }
 }

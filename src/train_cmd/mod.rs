@@ -25,8 +25,11 @@ What it does:
        exit whose return beats the taker fee. Undecidable labels (the tape ends first) are dropped;
      - a slippage label: what a market order of strategy.order_qty pays against the mid at
        decision (bps, half spread included), walking the book after exchange.entry_latency_us.
-  2. Keeps the schema features finite in >= 95 % of candidates and not constant; NaN -> the
-     training mean (the card's `fill`).
+  2. Keeps the schema features finite in >= 95 % of candidates and not constant (minus any
+     --exclude); NaN -> the training mean (the card's `fill`). Clock and price-level features
+     (time_of_day_s, session_elapsed_s, mid, microprice, cvd, session_range_ticks) pass that rule
+     but jump at a session start and drift with the price: on tapes that cross one (UTC midnight
+     by default), a linear model extrapolates them badly; consider --exclude for them.
   3. Walk-forward validation (--splits, expanding window) with purging and an --embargo: per fold a
      logistic model (--l2) is fitted on the first 75 % of the training window, calibrated
      (--calibration) on the last 25 %, and scored on the test block.
@@ -53,9 +56,9 @@ Files:
   else the last tape event: the same tapes and options give byte-identical files.
 
 --defaults reproduces the shipped models/ exactly (see models/README.md): it synthesizes the
-bundled synthetic tapes (kestrel tape synth, seeds 1-3, 40 min each) in a temporary folder and
-trains on them with the default settings and the bundled config; created_at is the last tape
-event (SOURCE_DATE_EPOCH is ignored). It takes --out, --report, --dataset-out and --force only.
+bundled synthetic tape (as `kestrel tape synth --seed 42 --duration 120m` would) in a temporary
+folder and trains on it with the default settings and the bundled config; created_at is the last
+tape event (SOURCE_DATE_EPOCH is ignored). It takes --out, --report, --dataset-out and --force only.
 
 Exit codes: 0 written; 2 bad options, outputs that exist, or tapes that cannot train a model
 (no candidates, one class, too few samples per fold: the message says what to try); 4 a missing
@@ -139,8 +142,9 @@ pub struct TrainArgs {
     force: bool,
 }
 
-/// The bundled synthetic tapes `--defaults` trains on: (seed, minutes).
-pub const DEFAULT_TAPES: [(u64, u64); 3] = [(1, 40), (2, 40), (3, 40)];
+/// The synthetic tape(s) `--defaults` trains on: (seed, minutes), as `kestrel tape synth --seed S
+/// --duration Mm` makes them (seed 42 is the bundled tape's).
+pub const DEFAULT_TAPES: [(u64, u64); 1] = [(42, 120)];
 
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     #[allow(clippy::disallowed_methods, reason = "timing the whole command for the report, not engine time")]
@@ -162,16 +166,14 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         let mut tapes = Vec::new();
         let mut made = Vec::new();
         for (seed, minutes) in DEFAULT_TAPES {
-            let path = dir.path().join(format!("synth_seed{seed}_{minutes}m.tape"));
-            let cfg = kestrel_tools::synth::SynthConfig {
-                seed,
-                duration_ns: minutes * 60_000_000_000,
-                ..Default::default()
-            };
-            eprintln!("synthesizing {} (seed {seed}, {minutes} min)…", path.file_name().unwrap_or_default().to_string_lossy());
+            let name = format!("synth_seed{seed}_{minutes}m.tape");
+            let path = dir.path().join(&name);
+            let cfg =
+                kestrel_tools::synth::SynthConfig { seed, duration_ns: minutes * 60_000_000_000, ..Default::default() };
+            eprintln!("synthesizing {name} (seed {seed}, {minutes} min)…");
             kestrel_tools::synth::write_tape(&cfg, &path)?;
             made.push(json!({"seed": seed, "minutes": minutes, "command": format!(
-                "kestrel tape synth --seed {seed} --duration {minutes}m --out synth_seed{seed}_{minutes}m.tape"
+                "kestrel tape synth --seed {seed} --duration {minutes}m --out {name}"
             )}));
             tapes.push(path);
         }
@@ -217,20 +219,15 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         (args.tapes.clone(), raw, origin, opts, labels)
     };
 
+    opts.validate().map_err(train_error)?;
     let bar = progress_bar();
-    let data = dataset::build(
-        &tapes,
-        &raw,
-        &origin,
-        &DatasetOptions { labels, keep_paths: false },
-        &mut |p| {
-            if p.events == 0 {
-                bar.set_length(p.total);
-                bar.set_message(format!("tape {}/{}", p.tape + 1, p.tapes));
-            }
-            bar.set_position(p.events);
-        },
-    );
+    let data = dataset::build(&tapes, &raw, &origin, &DatasetOptions { labels, keep_paths: false }, &mut |p| {
+        if p.events == 0 {
+            bar.set_length(p.total);
+            bar.set_message(format!("tape {}/{}", p.tape + 1, p.tapes));
+        }
+        bar.set_position(p.events);
+    });
     bar.finish_and_clear();
     let data = data.map_err(dataset_error)?;
     println!(
@@ -249,7 +246,11 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             t.candidates,
             t.undecided,
             t.spread_refused,
-            if t.book_exhausted > 0 { format!(", {} larger than the visible book", t.book_exhausted) } else { String::new() }
+            if t.book_exhausted > 0 {
+                format!(", {} larger than the visible book", t.book_exhausted)
+            } else {
+                String::new()
+            }
         );
     }
     let trained = train::train(&data, &opts, &mut |line| println!("{line}")).map_err(train_error)?;

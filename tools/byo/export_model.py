@@ -41,7 +41,8 @@ REPO = Path(__file__).resolve().parents[2]
 NON_FEATURES = ["ts_ns", "symbol", "side", "win", "ret_bps", "slippage_bps"]
 REQUIRED = ["ts_ns", "win", "ret_bps"]
 INPUT_NAME = "features"
-# Opsets tract 0.23 reads (ONNX 13, ONNX-ML 3: TreeEnsembleClassifier, LinearClassifier, Scaler...).
+# Opsets tract 0.23 reads. Its ONNX-ML ops: LinearClassifier, LinearRegressor, Normalizer,
+# TreeEnsembleClassifier, CategoryMapper (no ZipMap, Scaler, Imputer, TreeEnsembleRegressor).
 ONNX_OPSET = 13
 ML_OPSET = 3
 EXPECTED_ROWS = 20
@@ -361,11 +362,16 @@ def export_sklearn(model, clf, n):
     need("skl2onnx", "skl2onnx")
     from skl2onnx import convert_sklearn
     from skl2onnx.common.data_types import FloatTensorType
+    # ZipMap off (tract has no ZipMap); the StandardScaler as Sub and Div (tract has no ONNX-ML Scaler).
+    options = {id(clf): {"zipmap": False}}
+    for _, step in getattr(model, "steps", []):
+        if type(step).__name__ == "StandardScaler":
+            options[id(step)] = {"div": "div"}
     return convert_sklearn(
         model,
         initial_types=[(INPUT_NAME, FloatTensorType([1, n]))],
         target_opset={"": ONNX_OPSET, "ai.onnx.ml": ML_OPSET},
-        options={id(clf): {"zipmap": False}},
+        options=options,
     )
 
 
