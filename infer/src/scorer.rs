@@ -21,10 +21,12 @@ pub(crate) fn check_output(role: ModelRole, v: f32) -> Result<f32, ModelFault> {
 /// Runs a loaded model in tract for the hot loop. Built by
 /// [`LoadedModel::tract_scorer`](crate::LoadedModel::tract_scorer), which also runs one warm-up call.
 ///
-/// Allocation: tract allocates 4 times per call on Kestrel's linear models (measured by
-/// `infer/tests/alloc.rs`: the same count at call 10 and call 1000, and every allocation freed by the
-/// end of the call); bounded and constant, but not zero. Where that matters, use
-/// [`NativeLinear`](crate::NativeLinear), which makes none.
+/// Allocation: tract allocates N times per call, N bounded and constant: 8 for Kestrel's slippage
+/// model (41 inputs, identity link) and 26 for its p(win) model (41 inputs, sigmoid, 20-knot
+/// calibration; 27 in a debug build, where tract also checks facts) — about two per plan node, for
+/// each node's output tensor and its shared handle. Measured by `infer/tests/alloc.rs`: the same count
+/// at call 10 and call 1000, and every allocation freed before the call returns. Where that matters,
+/// use [`NativeLinear`](crate::NativeLinear), which makes none.
 #[derive(Debug)]
 pub struct TractScorer {
     state: TypedSimpleState,

@@ -85,7 +85,7 @@ pub struct TrainArgs {
     /// A tape to train on (repeat for several; see `kestrel tape import` / `kestrel tape synth`)
     #[arg(long = "tape", value_name = "TAPE", required_unless_present = "defaults")]
     tapes: Vec<PathBuf>,
-    /// Reproduce the shipped models/ from the bundled synthetic tapes with fixed settings
+    /// Reproduce the shipped models/ from the bundled synthetic tape with fixed settings (see below)
     #[arg(long, conflicts_with_all = [
         "tapes", "config", "calibration", "splits", "kfold", "embargo", "profit_mult", "stop_mult",
         "min_bps", "max_hold", "l2", "isotonic_knots", "exclude",
