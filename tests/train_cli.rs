@@ -6,10 +6,10 @@
 #[path = "support/cli.rs"]
 mod cli;
 
+use cli::kestrel_in;
 use kestrel_infer::LoadedModel;
 use kestrel_tools::synth::{self, SynthConfig};
 use std::path::{Path, PathBuf};
-use cli::kestrel_in;
 
 fn kestrel(args: &[&str]) -> cli::Run {
     kestrel_in(None, args)

@@ -11,15 +11,15 @@
 //! - [`metrics`]: Brier score, log-loss, AUC, reliability table and plot, against the base rate.
 
 pub mod calibrate;
+pub mod dataset;
 pub mod label;
 mod linalg;
 pub mod logistic;
 pub mod matrix;
 pub mod metrics;
-pub mod ridge;
-pub mod split;
-pub mod dataset;
 pub mod provenance;
 pub mod publish;
 pub mod report;
+pub mod ridge;
+pub mod split;
 pub mod train;

@@ -119,16 +119,22 @@ pub fn take_requests(run_dir: &Path) -> Vec<Request> {
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
         let id = name.trim_end_matches(REQUEST).to_string();
         let done = dir.join(format!("{id}{DONE}"));
-        match std::fs::read_to_string(&path).map_err(|e| e.to_string()).and_then(|t| {
-            serde_json::from_str::<Request>(&t).map_err(|e| format!("not a request: {e}"))
-        }) {
+        match std::fs::read_to_string(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| serde_json::from_str::<Request>(&t).map_err(|e| format!("not a request: {e}")))
+        {
             Ok(mut req) => {
                 req.id = id;
                 out.push(req);
             }
             Err(why) => answer(
                 run_dir,
-                &Outcome { id: id.clone(), ok: false, message: format!("{}: {why}", path.display()), ..Outcome::default() },
+                &Outcome {
+                    id: id.clone(),
+                    ok: false,
+                    message: format!("{}: {why}", path.display()),
+                    ..Outcome::default()
+                },
             ),
         }
         let _ = std::fs::rename(&path, &done);

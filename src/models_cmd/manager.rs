@@ -15,7 +15,10 @@
 //! of failed calls passes `max_fault_rate` within `probation_calls`, the manager rolls back to the
 //! previous model by itself. Every outcome is appended to `models.log` (JSON lines) in the run
 //! directory.
-#![allow(clippy::disallowed_methods, reason = "the cold side times swaps and handover waits in wall time; nothing here feeds the replay")]
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the cold side times swaps and handover waits in wall time; nothing here feeds the replay"
+)]
 
 use super::inbox::{self, Action, Outcome, Request};
 use super::shadow::{self, ShadowReport};
@@ -173,8 +176,9 @@ impl Manager {
             }
             let model = Arc::new(model);
             let rows = self.recent_rows();
-            let report = shadow::compare(&model, self.live[role.index()].as_deref(), &rows, self.settings.min_pwin, None)
-                .map_err(|e| format!("refused: {e}"))?;
+            let report =
+                shadow::compare(&model, self.live[role.index()].as_deref(), &rows, self.settings.min_pwin, None)
+                    .map_err(|e| format!("refused: {e}"))?;
             self.install(role, model, true).map(|from| (report, from))
         });
         self.ctl.swap_window.store(false, Ordering::Release);
@@ -225,9 +229,14 @@ impl Manager {
                 window_ms,
                 live_from_event: Some(from),
             },
-            Err(message) => {
-                Outcome { id: id.into(), ok: false, message, live_version: self.live_version(role), window_ms, ..Outcome::default() }
-            }
+            Err(message) => Outcome {
+                id: id.into(),
+                ok: false,
+                message,
+                live_version: self.live_version(role),
+                window_ms,
+                ..Outcome::default()
+            },
         }
     }
 
@@ -303,7 +312,8 @@ impl Manager {
         for role in ModelRole::ALL {
             let onnx = dir.join(format!("{}.onnx", role.as_str()));
             let card = kestrel_infer::card_path_for(&onnx);
-            let stamp = |p: &Path| std::fs::metadata(p).ok().map(|m| (m.modified().unwrap_or(SystemTime::UNIX_EPOCH), m.len()));
+            let stamp =
+                |p: &Path| std::fs::metadata(p).ok().map(|m| (m.modified().unwrap_or(SystemTime::UNIX_EPOCH), m.len()));
             let (Some(a), Some(b)) = (stamp(&onnx), stamp(&card)) else { continue };
             let now = (a.0.max(b.0), a.1 + b.1);
             match self.watched.get(&onnx).copied() {
@@ -434,8 +444,13 @@ mod tests {
         let (controller, _control) = control_channel(4);
         let done = Arc::new(AtomicBool::new(false));
         let first = Arc::new(LoadedModel::open(&a).unwrap());
-        let mut m =
-            Manager::new(controller, ManagerSettings::new(dir.path().into()), RunControl::new(), done, [Some(first), None]);
+        let mut m = Manager::new(
+            controller,
+            ManagerSettings::new(dir.path().into()),
+            RunControl::new(),
+            done,
+            [Some(first), None],
+        );
         let out = m.swap("s", ModelRole::PWin, &bad);
         assert!(!out.ok && out.message.starts_with("refused:") && out.message.contains("bad.onnx"), "{out:?}");
         assert_eq!(out.live_version.as_deref(), Some("a"));

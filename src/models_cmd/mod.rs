@@ -108,11 +108,21 @@ pub fn run(cmd: ModelsCommand) -> anyhow::Result<()> {
             if !file.exists() {
                 return Err(UsageError(format!("{}: no such file", file.display())).into());
             }
-            let req = inbox::Request { id: String::new(), action: inbox::Action::Swap, role: a.role.as_str().into(), file: Some(file) };
+            let req = inbox::Request {
+                id: String::new(),
+                action: inbox::Action::Swap,
+                role: a.role.as_str().into(),
+                file: Some(file),
+            };
             request(&a.run, req, a.timeout)
         }
         ModelsCommand::Rollback(a) => {
-            let req = inbox::Request { id: String::new(), action: inbox::Action::Rollback, role: a.role.as_str().into(), file: None };
+            let req = inbox::Request {
+                id: String::new(),
+                action: inbox::Action::Rollback,
+                role: a.role.as_str().into(),
+                file: None,
+            };
             request(&a.run, req, a.timeout)
         }
         ModelsCommand::List(a) => list(&a.dir),
@@ -147,7 +157,14 @@ fn request(run_dir: &Path, req: inbox::Request, timeout: Duration) -> anyhow::Re
 fn check(file: &Path, backend: Backend) -> anyhow::Result<()> {
     let model = LoadedModel::open(file).map_err(|e| Refused(e.to_string()))?;
     let card = model.card();
-    println!("{}: {} model `{}` version {}, created {}", file.display(), card.role, card.name, card.version, card.created_at);
+    println!(
+        "{}: {} model `{}` version {}, created {}",
+        file.display(),
+        card.role,
+        card.name,
+        card.version,
+        card.created_at
+    );
     println!(
         "  reads {} features (schema v{} {}): {}",
         card.features.len(),
@@ -155,14 +172,22 @@ fn check(file: &Path, backend: Backend) -> anyhow::Result<()> {
         card.schema.hash,
         card.features.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", ")
     );
-    println!("  input {} {:?} → output {} {:?} column {}", card.input.name, card.input.shape, card.output.name, card.output.shape, card.output.column);
-    println!("  calibration {}; trained on {} samples, {} to {}", card.calibration, card.training.samples, card.training.window[0], card.training.window[1]);
+    println!(
+        "  input {} {:?} → output {} {:?} column {}",
+        card.input.name, card.input.shape, card.output.name, card.output.shape, card.output.column
+    );
+    println!(
+        "  calibration {}; trained on {} samples, {} to {}",
+        card.calibration, card.training.samples, card.training.window[0], card.training.window[1]
+    );
     if !card.metrics.is_empty() {
         println!("  validation: {}", serde_json::Value::Object(card.metrics.clone()));
     }
     let mut scorer: Box<dyn Scorer> = model.scorer(backend).map_err(|e| Refused(e.to_string()))?;
     let row: Vec<f32> = card.features.iter().map(|f| f.fill).collect();
-    let out = scorer.score(&row).map_err(|f| Refused(format!("{}: the model failed on its fill row: {f:?}", file.display())))?;
+    let out = scorer
+        .score(&row)
+        .map_err(|f| Refused(format!("{}: the model failed on its fill row: {f:?}", file.display())))?;
     let (ns, backend_name) = time_scorer(scorer.as_mut(), &row);
     println!("  on its fill row: {out:.6}; {backend_name}: {ns:.0} ns per inference (median of 5 × 2,000 calls)");
     println!("ok: the engine accepts this model");
@@ -185,8 +210,10 @@ fn time_scorer(scorer: &mut dyn Scorer, row: &[f32]) -> (f64, String) {
 
 fn list(dir: &Path) -> anyhow::Result<()> {
     let entries = std::fs::read_dir(dir).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
-    let mut files: Vec<PathBuf> =
-        entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "onnx")).collect();
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "onnx"))
+        .collect();
     files.sort();
     if files.is_empty() {
         println!("{}: no models (NAME.onnx + NAME.card.json)", dir.display());
@@ -195,9 +222,21 @@ fn list(dir: &Path) -> anyhow::Result<()> {
         match LoadedModel::open(&f) {
             Ok(m) => {
                 let c = m.card();
-                let brier = c.metrics.get("brier").and_then(|v| v.as_f64()).map_or(String::new(), |b| format!(" brier {b:.4}"));
-                let base = c.metrics.get("brier_base").and_then(|v| v.as_f64()).map_or(String::new(), |b| format!(" (base {b:.4})"));
-                println!("{:<28} {:<9} v{} {} {} features{brier}{base}", f.display(), c.role, c.version, c.created_at, c.features.len());
+                let brier =
+                    c.metrics.get("brier").and_then(|v| v.as_f64()).map_or(String::new(), |b| format!(" brier {b:.4}"));
+                let base = c
+                    .metrics
+                    .get("brier_base")
+                    .and_then(|v| v.as_f64())
+                    .map_or(String::new(), |b| format!(" (base {b:.4})"));
+                println!(
+                    "{:<28} {:<9} v{} {} {} features{brier}{base}",
+                    f.display(),
+                    c.role,
+                    c.version,
+                    c.created_at,
+                    c.features.len()
+                );
             }
             Err(e) => println!("{:<28} REFUSED: {e}", f.display()),
         }

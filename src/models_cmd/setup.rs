@@ -37,7 +37,9 @@ pub fn load(raw: &RawConfig, run_dir: &Path, run: Arc<RunControl>) -> anyhow::Re
     let backend = parse_backend(&raw.models.backend).map_err(|m| StartError { key: "backend", message: m })?;
     let mut set = ModelSet::default();
     let mut live: [Option<Arc<LoadedModel>>; 2] = [None, None];
-    for (role, key, path) in [(ModelRole::PWin, "pwin", &raw.models.pwin), (ModelRole::Slippage, "slippage", &raw.models.slippage)] {
+    for (role, key, path) in
+        [(ModelRole::PWin, "pwin", &raw.models.pwin), (ModelRole::Slippage, "slippage", &raw.models.slippage)]
+    {
         if path.is_empty() {
             continue;
         }
@@ -49,7 +51,8 @@ pub fn load(raw: &RawConfig, run_dir: &Path, run: Arc<RunControl>) -> anyhow::Re
             }
             .into());
         }
-        set.scorers[role.index()] = Some(model.scorer(backend).map_err(|e| StartError { key, message: e.to_string() })?);
+        set.scorers[role.index()] =
+            Some(model.scorer(backend).map_err(|e| StartError { key, message: e.to_string() })?);
         live[role.index()] = Some(Arc::new(model));
     }
     let (controller, control) = control_channel(CONTROL_RING);

@@ -58,10 +58,10 @@ pub fn compare(
     if let Some((i, v)) = fresh.iter().enumerate().find(|(_, v)| !v.is_finite()) {
         return Err(format!("shadow scoring: output {v} on recent candidate {i} of {}", rows.len()));
     }
-    if role == ModelRole::PWin {
-        if let Some((i, v)) = fresh.iter().enumerate().find(|(_, v)| !(0.0..=1.0).contains(*v)) {
-            return Err(format!("shadow scoring: p(win) {v} outside [0, 1] on recent candidate {i}"));
-        }
+    if role == ModelRole::PWin
+        && let Some((i, v)) = fresh.iter().enumerate().find(|(_, v)| !(0.0..=1.0).contains(*v))
+    {
+        return Err(format!("shadow scoring: p(win) {v} outside [0, 1] on recent candidate {i}"));
     }
     let mean = |v: &[f32]| v.iter().map(|&x| f64::from(x)).sum::<f64>() / v.len() as f64;
     let mut report = ShadowReport { rows: rows.len(), new_mean: mean(&fresh), ..ShadowReport::default() };
@@ -74,7 +74,11 @@ pub fn compare(
         report.max_abs_diff = Some(diffs.iter().copied().fold(0.0, f64::max));
         if role == ModelRole::PWin {
             report.gate_flips = Some(
-                fresh.iter().zip(&old).filter(|(a, b)| (f64::from(**a) >= min_pwin) != (f64::from(**b) >= min_pwin)).count(),
+                fresh
+                    .iter()
+                    .zip(&old)
+                    .filter(|(a, b)| (f64::from(**a) >= min_pwin) != (f64::from(**b) >= min_pwin))
+                    .count(),
             );
         }
         if let Some(limit) = max_drift.filter(|&l| mad > l) {
