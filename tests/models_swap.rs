@@ -118,3 +118,29 @@ fn swaps_and_rollbacks_on_a_running_replay_lose_no_event_and_refuse_bad_files() 
 fn version_of(dir: &Path, name: &str) -> u64 {
     ModelCard::load(&card_path_for(&dir.join(format!("{name}.onnx")))).unwrap().version_hash()
 }
+
+#[test]
+fn the_shipped_models_config_runs_with_both_models_scoring_every_candidate() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let run = cli::kestrel_in(
+        Some(root),
+        &[
+            "paper",
+            "--config",
+            "configs/models.toml",
+            "--synth-duration",
+            "5m",
+            "--out",
+            out.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    let summary = run.code(0).json();
+    for role in ["pwin", "slippage"] {
+        let calls = &summary["models"][role]["calls"];
+        assert!(calls.as_u64().is_some_and(|c| c > 0), "{role} never scored: {}", summary["models"]);
+        assert_eq!(summary["models"][role]["faults"]["error"], 0, "{}", summary["models"]);
+    }
+}
