@@ -206,3 +206,59 @@ fn help_explains_every_option() {
         run.out_has(opt);
     }
 }
+
+#[test]
+fn a_paper_run_is_training_data_and_a_run_that_changed_is_refused() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let tape = synth_tape(dir.path(), 13, 12);
+    let run = dir.path().join("run");
+    // With the shipped models, so the journal also holds what they saw for every candidate.
+    kestrel_in(Some(root), &["paper", "--tape", s(&tape), "--config", "configs/models.toml", "--out", s(&run)]).code(0);
+    let journal = kestrel_engine::journal::Journal::open_read_only(run.join("journal.kj")).unwrap();
+    let candidates = kestrel_engine::journal::entry_candidates(&journal).unwrap();
+    let seen = candidates.iter().filter(|c| c.seen.is_some()).count();
+    assert!(seen > 100, "{seen} candidates with features");
+
+    // Default splits: a 12-minute run cannot fill 5 walk-forward folds with a 60 s embargo, and
+    // training says so and uses fewer instead of refusing.
+    let out = dir.path().join("m");
+    let trained = kestrel(&["train", "--run", s(&run), "--out", s(&out)]);
+    trained.code(0).out_has("journaled candidates").out_has("pooled out-of-sample");
+    // Every entry candidate of the run is a training example but those refused for the spread and
+    // those whose label the tape's end cut off.
+    let line = trained.stdout.lines().find(|l| l.contains("journaled candidates")).unwrap().to_string();
+    let number = |after: &str| -> usize {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        words
+            .iter()
+            .position(|w| w.starts_with(after))
+            .map_or(0, |k| words[k - 1].trim_start_matches('(').replace(',', "").parse().unwrap())
+    };
+    let dropped = number("undecided") + number("without") + number("refused");
+    assert_eq!(number("journaled") + dropped, candidates.len(), "{line}");
+    assert!(number("journaled") > 100, "{line}");
+    let card = kestrel_infer::ModelCard::load(&out.join("pwin.card.json")).unwrap();
+    assert!(card.training.tapes[0].contains("candidates of run"), "{:?}", card.training.tapes);
+    LoadedModel::open(&out.join("pwin.onnx")).unwrap();
+
+    // Another tape than the run's: refused by its data CRC.
+    let other = synth_tape(dir.path(), 14, 2);
+    let wrong = format!("{}={}", s(&run), s(&other));
+    kestrel(&["train", "--run", &wrong, "--out", s(&out), "--force"]).code(2).err_has("is not the tape run");
+    // The run's [features] edited since: the features the models saw differ from the replay's.
+    let cfg = run.join("config.toml");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    // (A session that opens at 06:00 rather than midnight: the profile, CVD and session clock differ.)
+    assert!(text.contains("session_offset_hours = 0.0"), "{text}");
+    std::fs::write(&cfg, text.replace("session_offset_hours = 0.0", "session_offset_hours = 6.0")).unwrap();
+    kestrel(&["train", "--run", s(&run), "--out", s(&out), "--force"])
+        .code(2)
+        .err_has("when the models saw it")
+        .err_has("does not match the run");
+    // --config is for tapes; a run has its own.
+    kestrel(&["train", "--run", s(&run), "--config", s(&cfg), "--out", s(&out), "--force"]).code(2).err_has("--config");
+    kestrel(&["train", "--run", s(&dir.path().join("nowhere")), "--out", s(&out), "--force"])
+        .code(2)
+        .err_has("nowhere");
+}

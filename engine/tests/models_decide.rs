@@ -50,7 +50,7 @@ struct Fixed {
 const STATS: TradeStats = TradeStats { avg_win_bps: 20.0, avg_loss_bps: 5.0, cvar95_loss_bps: 33.0 };
 
 fn all_inputs() -> ModelInputs {
-    ModelInputs { index: (0..idx::COUNT).collect(), fill: vec![0.0; idx::COUNT] }
+    ModelInputs::unsigned((0..idx::COUNT).collect(), vec![0.0; idx::COUNT])
 }
 
 fn fixed(out: Result<f32, ModelFault>, version: u64) -> Fixed {

@@ -54,7 +54,7 @@ fn write(dir: &Path, name: &str, role: &str, model: &LinearModel) -> LoadedModel
         version: "bench".into(),
         created_at: "2026-11-01T00:00:00Z".into(),
         schema: SchemaRef { version: SCHEMA_VERSION, hash: engine_schema_hash() },
-        features: FEATURES.iter().map(|f| CardFeature { name: f.name.into(), fill: 0.0 }).collect(),
+        features: FEATURES.iter().map(|f| CardFeature { name: f.name.into(), fill: 0.0, signed: false }).collect(),
         input: TensorSpec { name: model.input_name.clone(), shape: vec![1, N], column: 0 },
         output: TensorSpec { name: model.output_name.clone(), shape: vec![1, 1], column: 0 },
         trade: None,

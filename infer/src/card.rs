@@ -6,7 +6,7 @@
 //! does not have the shapes the card declares.
 
 use crate::error::ModelError;
-use kestrel_engine::decide::model::{MAX_INPUTS, ModelInputs, ModelRole};
+use kestrel_engine::decide::model::{MAX_INPUTS, ModelInputs, ModelRole, SIDE_INPUT};
 use kestrel_engine::features::schema::{FEATURES, SCHEMA_VERSION, schema_hash};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
@@ -61,10 +61,24 @@ pub struct SchemaRef {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CardFeature {
-    /// A name from the engine's feature schema.
+    /// A name from the engine's feature schema, or [`SIDE_FEATURE`] for the candidate's side (+1 buy,
+    /// −1 sell).
     pub name: String,
-    /// What the engine feeds while the feature is NaN (not yet defined): usually the training mean.
+    /// What the engine feeds while the feature is NaN (not yet defined): usually the training mean
+    /// (in the trade's frame when `signed`).
     pub fill: f32,
+    /// Read in the trade's frame: the feature times +1 for a buy, −1 for a sell (for directional
+    /// features such as `imbalance_l1`, so that "the book leans my way" has one sign on both sides).
+    /// Absent means false.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub signed: bool,
+}
+
+/// The card's name for the candidate's side as an input (+1 buy, −1 sell): not a schema feature.
+pub const SIDE_FEATURE: &str = "side";
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -247,14 +261,20 @@ impl ModelCard {
             return Err(ModelError::card(
                 path,
                 "features",
-                format!("lists {n} features; the engine's schema has {MAX_INPUTS}, each may be read once"),
+                format!(
+                    "lists {n} features; the engine's schema has {}, each may be read once, and `side`",
+                    MAX_INPUTS - 1
+                ),
             ));
         }
         let mut index = Vec::with_capacity(n);
         let mut fill = Vec::with_capacity(n);
+        let mut signed = Vec::with_capacity(n);
         let mut seen = HashSet::with_capacity(n);
         for (i, f) in self.features.iter().enumerate() {
-            let Some(pos) = FEATURES.iter().position(|d| d.name == f.name) else {
+            let pos =
+                if f.name == SIDE_FEATURE { Some(SIDE_INPUT) } else { FEATURES.iter().position(|d| d.name == f.name) };
+            let Some(pos) = pos else {
                 return Err(ModelError::card(
                     path,
                     format!("features[{i}].name"),
@@ -279,8 +299,16 @@ impl ModelCard {
                     format!("is {} for `{}`: the stand-in for an undefined feature must be finite", f.fill, f.name),
                 ));
             }
+            if pos == SIDE_INPUT && f.signed {
+                return Err(ModelError::card(
+                    path,
+                    format!("features[{i}].signed"),
+                    "is true for `side`: the side is its own sign; drop `signed` there",
+                ));
+            }
             index.push(pos);
             fill.push(f.fill);
+            signed.push(f.signed);
         }
         if self.input.name.is_empty() {
             return Err(ModelError::card(path, "input.name", "is empty: give the ONNX graph's input name"));
@@ -324,7 +352,7 @@ impl ModelCard {
                 }
             }
         }
-        Ok(ModelInputs { index, fill })
+        Ok(ModelInputs { index, fill, signed })
     }
 }
 

@@ -29,7 +29,7 @@ pub fn write_linear(
         version: version.into(),
         created_at: "1970-01-01T00:00:00Z".into(),
         schema: SchemaRef { version: kestrel_engine::features::SCHEMA_VERSION, hash: engine_schema_hash() },
-        features: features.iter().map(|f| CardFeature { name: (*f).into(), fill: 0.0 }).collect(),
+        features: features.iter().map(|f| CardFeature { name: (*f).into(), fill: 0.0, signed: false }).collect(),
         input: TensorSpec { name: model.input_name.clone(), shape: vec![1, features.len()], column: 0 },
         output: TensorSpec { name: model.output_name.clone(), shape: vec![1, 1], column: 0 },
         trade: (role == "pwin").then_some(TradeStats { avg_win_bps: 10.0, avg_loss_bps: 10.0, cvar95_loss_bps: 15.0 }),

@@ -79,6 +79,53 @@ fn a_card_resolves_its_features_to_engine_positions_and_fills() {
 }
 
 #[test]
+fn signed_features_and_the_side_are_read_in_the_trades_frame() {
+    use kestrel_engine::decide::model::SIDE_INPUT;
+    use kestrel_engine::features::{FeatureVector, idx};
+    use kestrel_engine::journal::Side;
+    use kestrel_infer::card::{CardFeature, SIDE_FEATURE};
+    let mut c = card();
+    c.features = vec![
+        CardFeature { name: "imbalance_l1".into(), fill: 0.0, signed: true },
+        CardFeature { name: "spread_bps".into(), fill: 0.0, signed: false },
+        CardFeature { name: "ofi_1s".into(), fill: 0.25, signed: true },
+        CardFeature { name: SIDE_FEATURE.into(), fill: 0.0, signed: false },
+    ];
+    // Written only where true: older cards (no `signed`) still read, as unsigned.
+    let text = serde_json::to_string(&c).unwrap();
+    assert_eq!(text.matches("\"signed\"").count(), 2, "{text}");
+    let inputs = c.resolve_inputs().unwrap();
+    assert_eq!(inputs.index, vec![idx::IMBALANCE_L1, idx::SPREAD_BPS, idx::OFI_1S, SIDE_INPUT]);
+    assert_eq!(inputs.signed, vec![true, false, true, false]);
+
+    let mut fv = FeatureVector::default();
+    fv.set(idx::IMBALANCE_L1, 0.75);
+    fv.set(idx::SPREAD_BPS, 1.5);
+    let mut row = [0f32; 4];
+    assert_eq!(inputs.gather(&fv, Side::Buy, &mut row), 1, "ofi_1s is NaN: its fill stands in");
+    assert_eq!(row, [0.75, 1.5, 0.25, 1.0]);
+    inputs.gather(&fv, Side::Sell, &mut row);
+    assert_eq!(row, [-0.75, 1.5, 0.25, -1.0], "signed inputs and the side flip; the fill does not");
+
+    // `signed` on the side itself is a mistake worth naming.
+    c.features[3].signed = true;
+    let e = c.resolve_inputs().unwrap_err().to_string();
+    assert!(e.contains("features[3].signed"), "{e}");
+    // The side counts as one more input: every feature and the side fit, a second side does not.
+    let mut all = card();
+    all.features = FEATURES
+        .iter()
+        .map(|f| CardFeature { name: f.name.into(), fill: 0.0, signed: false })
+        .chain([CardFeature { name: SIDE_FEATURE.into(), fill: 0.0, signed: false }])
+        .collect();
+    all.input.shape = vec![1, all.features.len()];
+    assert_eq!(all.resolve_inputs().unwrap().len(), FEATURES.len() + 1);
+    all.features.push(CardFeature { name: SIDE_FEATURE.into(), fill: 0.0, signed: false });
+    all.input.shape = vec![1, all.features.len()];
+    assert!(all.resolve_inputs().is_err());
+}
+
+#[test]
 fn a_wrong_schema_hash_is_a_schema_mismatch_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let model = pwin_model(4, 0);
@@ -142,7 +189,7 @@ fn every_field_the_engine_relies_on_is_checked() {
             c.features = FEATURES
                 .iter()
                 .chain(FEATURES)
-                .map(|f| kestrel_infer::card::CardFeature { name: f.name.into(), fill: 0.0 })
+                .map(|f| kestrel_infer::card::CardFeature { name: f.name.into(), fill: 0.0, signed: false })
                 .collect()
         },
         "features",

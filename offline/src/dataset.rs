@@ -54,6 +54,7 @@
 //! [`DatasetOptions::keep_paths`]).
 
 use crate::label::{Barriers, Label, triple_barrier};
+use crate::runs::RunSource;
 use kestrel_engine::book::{Level, MarketView};
 use kestrel_engine::clock::{Clock, TapeClock};
 use kestrel_engine::config::{ConfigError, RawConfig, RunSettings, resolve_trading};
@@ -67,7 +68,7 @@ use kestrel_engine::pipeline::Stage;
 use kestrel_engine::tape::{Record, Tape, TapeError, flags};
 use kestrel_engine::types::{BookSide, InstrumentId, UnixNanos};
 use std::collections::VecDeque;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Events between two progress reports.
 pub const PROGRESS_EVERY: u64 = 65_536;
@@ -151,6 +152,8 @@ pub struct TapeInfo {
     pub path: PathBuf,
     /// The file name (how cards name the tape).
     pub file_name: String,
+    /// The paper run whose candidates were replayed on this tape (`--run`); `None`: the rule's own.
+    pub run: Option<PathBuf>,
     pub data_crc32: u32,
     /// The tape's instruments, by index.
     pub symbols: Vec<String>,
@@ -208,6 +211,17 @@ pub struct Progress {
     pub total: u64,
 }
 
+/// One tape to replay, with the settings it is replayed with.
+#[derive(Clone, Copy, Debug)]
+pub struct Source<'a> {
+    pub tape: &'a Path,
+    pub raw: &'a RawConfig,
+    /// How messages name the config.
+    pub origin: &'a str,
+    /// A paper run's journaled candidates stand in for the rule's (see [`crate::runs`]).
+    pub run: Option<&'a RunSource>,
+}
+
 /// Replays `tapes` (each verified first) with the settings of `raw` (named `origin` in messages) and
 /// returns their labelled candidates. `progress` is called at the start and end of each tape and every
 /// [`PROGRESS_EVERY`] events.
@@ -218,8 +232,12 @@ pub fn build(
     opts: &DatasetOptions,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Dataset, DatasetError> {
-    let settings = RunSettings::from_raw(raw, origin)?;
-    let l = opts.labels;
+    let sources: Vec<Source<'_>> = tapes.iter().map(|t| Source { tape: t, raw, origin, run: None }).collect();
+    build_sources(&sources, opts, progress)
+}
+
+/// The barriers `raw` and the label settings give (checked).
+fn barriers_for(raw: &RawConfig, origin: &str, l: &LabelSettings) -> Result<Barriers, DatasetError> {
     let max_hold_ns = l.max_hold_ns.unwrap_or(raw.strategy.max_hold_ms.saturating_mul(1_000_000));
     if max_hold_ns == 0 {
         return Err(DatasetError::Settings(format!(
@@ -236,30 +254,63 @@ pub fn build(
             "a barrier at 0 bps (multiplier 0 and --min-bps 0) would end every label at once".into(),
         ));
     }
-    let barriers = Barriers { profit_mult: l.profit_mult, stop_mult: l.stop_mult, min_bps: l.min_bps, max_hold_ns };
-    if tapes.len() > usize::from(u16::MAX) {
-        return Err(DatasetError::Settings(format!("{} tapes: at most {} per run", tapes.len(), u16::MAX)));
+    Ok(Barriers { profit_mult: l.profit_mult, stop_mult: l.stop_mult, min_bps: l.min_bps, max_hold_ns })
+}
+
+/// Replays each source (tapes verified first; a run's own config and candidates where it is one)
+/// and returns the labelled candidates of all of them. Every label must have the same barriers: a
+/// run whose `strategy.max_hold_ms` differs from the others' needs `--max-hold`.
+pub fn build_sources(
+    sources: &[Source<'_>],
+    opts: &DatasetOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Dataset, DatasetError> {
+    if sources.len() > usize::from(u16::MAX) {
+        return Err(DatasetError::Settings(format!("{} tapes: at most {} per run", sources.len(), u16::MAX)));
     }
-    let mut infos = Vec::with_capacity(tapes.len());
+    let mut barriers: Option<(Barriers, &str)> = None;
+    for src in sources {
+        let b = barriers_for(src.raw, src.origin, &opts.labels)?;
+        match barriers {
+            Some((first, origin)) if first.max_hold_ns != b.max_hold_ns => {
+                return Err(DatasetError::Settings(format!(
+                    "{origin} and {} hold for different times (strategy.max_hold_ms {} and {} ms): labels must share \
+                     one time barrier; give it with --max-hold",
+                    src.origin,
+                    first.max_hold_ns / 1_000_000,
+                    b.max_hold_ns / 1_000_000
+                )));
+            }
+            Some(_) => {}
+            None => barriers = Some((b, src.origin)),
+        }
+    }
+    let barriers = match barriers {
+        Some((b, _)) => b,
+        None => barriers_for(&RawConfig::default(), "the defaults", &opts.labels)?,
+    };
+    let mut infos = Vec::with_capacity(sources.len());
     let mut candidates = Vec::new();
     let mut entry_latency_ns = 0;
-    for (i, path) in tapes.iter().enumerate() {
-        let tape = Tape::open(path)?;
+    for (i, src) in sources.iter().enumerate() {
+        let settings = RunSettings::from_raw(src.raw, src.origin)?;
+        let tape = Tape::open(src.tape)?;
         tape.verify()?;
-        let trading = resolve_trading(raw, tape.instruments(), origin)?;
+        let trading = resolve_trading(src.raw, tape.instruments(), src.origin)?;
         entry_latency_ns = match &trading.exchange.entry_latency {
             LatencyModel::Constant(ns) => *ns,
             LatencyModel::Empirical { sorted } => sorted.get(sorted.len() / 2).copied().unwrap_or(0),
         };
         let ctx = TapeContext {
             index: i as u16,
-            tapes: tapes.len(),
+            tapes: sources.len(),
             params: &trading.params,
             features: &settings.features,
             barriers,
             entry_latency_ns,
             l1_extra_levels: trading.exchange.l1_extra_levels,
             keep_paths: opts.keep_paths,
+            run: src.run,
         };
         let info = replay_tape(&tape, &ctx, &mut candidates, progress)?;
         infos.push(info);
@@ -278,6 +329,7 @@ struct TapeContext<'a> {
     entry_latency_ns: u64,
     l1_extra_levels: u32,
     keep_paths: bool,
+    run: Option<&'a RunSource>,
 }
 
 /// A candidate being labelled.
@@ -339,13 +391,14 @@ fn replay_tape(
             .path()
             .file_name()
             .map_or_else(|| tape.path().display().to_string(), |n| n.to_string_lossy().into_owned()),
+        run: ctx.run.map(|r| r.dir.clone()),
         data_crc32: tape.header().data_crc32,
         symbols: specs.iter().map(|s| s.symbol.clone()).collect(),
         events: 0,
         first_ts_ns: 0,
         last_ts_ns: 0,
         candidates: 0,
-        spread_refused: 0,
+        spread_refused: ctx.run.map_or(0, |r| r.spread_refused),
         undecided: 0,
         book_exhausted: 0,
         unmeasured: 0,
@@ -375,6 +428,7 @@ fn replay_tape(
     let mut clock = TapeClock::default();
     let max_hold = ctx.barriers.max_hold_ns;
     let horizon_s = max_hold as f64 / 1e9;
+    let mut next_proposal = 0usize;
 
     for (seq, record) in tape.records().iter().enumerate() {
         let ts = clock.stamp_event(record.header.ts_local);
@@ -436,9 +490,13 @@ fn replay_tape(
             !measure_slippage(&mut drafts[d], stage.market(), &states[inst], inst, ctx)
         });
 
-        // 4. A proposal at this event?
+        // 4. A proposal at this event? The rule's, or the run's journaled candidate.
         let st = &mut states[id.index()];
-        let Some(side) = propose(ctx.params, f, id, ts, st, &mut info) else { continue };
+        let side = match ctx.run {
+            None => propose(ctx.params, f, id, ts, st, &mut info),
+            Some(run) => journaled(run, &mut next_proposal, seq as u64, ts, id, &f.values)?,
+        };
+        let Some(side) = side else { continue };
         let vol = f.values.get(idx::VOL_EWMA_60S);
         st.changes.advance(ts);
         let rate = st.changes.get(0) / st.changes.tau_secs();
@@ -467,6 +525,12 @@ fn replay_tape(
         if at > ts.0 || !measure_slippage(&mut drafts[d], stage.market(), &states[id.index()], id.index(), ctx) {
             pending.push((d, id.index(), at));
         }
+    }
+    if let Some(p) = ctx.run.and_then(|r| r.proposals.get(next_proposal)) {
+        return Err(run_mismatch(
+            ctx.run,
+            format!("the journal has a candidate at event {}, past the tape's end", p.event_seq),
+        ));
     }
     // The tape has ended: what is still open is labelled from the path it has (decided only when a
     // barrier was touched); slippage still pending is measured on the last book.
@@ -503,6 +567,50 @@ fn replay_tape(
     }
     report(progress, info.events);
     Ok(info)
+}
+
+fn run_mismatch(run: Option<&RunSource>, what: String) -> DatasetError {
+    let dir = run.map_or_else(PathBuf::new, |r| r.dir.clone());
+    DatasetError::Input {
+        path: dir,
+        msg: format!(
+            "{what}: the replay does not match the run (its tape or its config.toml [features] changed since); \
+             train on it with the tape and config it ran with"
+        ),
+    }
+}
+
+/// The run's candidate at event `seq`, if it has one (checked against the replay: the instrument,
+/// the time and, where the models saw them, the features).
+fn journaled(
+    run: &RunSource,
+    next: &mut usize,
+    seq: u64,
+    ts: UnixNanos,
+    id: InstrumentId,
+    features: &FeatureVector,
+) -> Result<Option<Side>, DatasetError> {
+    let Some(p) = run.proposals.get(*next).filter(|p| p.event_seq <= seq) else { return Ok(None) };
+    let at = |what: String| run_mismatch(Some(run), format!("event {}: {what}", p.event_seq));
+    if p.event_seq < seq {
+        return Err(at("the journal's candidates are out of order".into()));
+    }
+    *next += 1;
+    if p.instrument != id.0 || p.ts_ns != ts.0 {
+        return Err(at(format!(
+            "the journal's candidate is on instrument {} at {} ns, the tape's event on instrument {} at {} ns",
+            p.instrument, p.ts_ns, id.0, ts.0
+        )));
+    }
+    if let Some(seen) = &p.seen {
+        for (j, def) in kestrel_engine::features::FEATURES.iter().enumerate() {
+            let (a, b) = (seen.get(j) as f32, features.get(j) as f32);
+            if !(a == b || (a.is_nan() && b.is_nan())) {
+                return Err(at(format!("{} was {a} when the models saw it, {b} in the replay", def.name)));
+            }
+        }
+    }
+    Ok(Some(p.side))
 }
 
 /// The decide stage's entry checks that depend on the market alone (see the module docs).
@@ -661,5 +769,10 @@ fn walk_cost(
 
 /// Where a tape's file name is shown: `NAME (crc32 0123abcd)`.
 pub fn tape_label(info: &TapeInfo) -> String {
-    format!("{} (data crc32 {:08x})", info.file_name, info.data_crc32)
+    match &info.run {
+        None => format!("{} (data crc32 {:08x})", info.file_name, info.data_crc32),
+        Some(run) => {
+            format!("{} (data crc32 {:08x}), candidates of run {}", info.file_name, info.data_crc32, run.display())
+        }
+    }
 }

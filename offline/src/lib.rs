@@ -21,5 +21,6 @@ pub mod provenance;
 pub mod publish;
 pub mod report;
 pub mod ridge;
+pub mod runs;
 pub mod split;
 pub mod train;

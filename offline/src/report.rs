@@ -115,7 +115,7 @@ pub fn pooled_lines(what: &str, p: &Pooled) -> Vec<String> {
 /// the feature vector; the side is the sign of `imbalance_l1`), so a side whose win rate flips between
 /// the training window and the test block (a trend that turns) is a bias the p(win) model learns and
 /// then pays for out of sample: this line shows whether that happened.
-pub fn side_line(folds: &[FoldResult]) -> String {
+pub fn side_line(folds: &[FoldResult], frame: crate::train::InputFrame) -> String {
     let r = |v: f64| if v.is_finite() { format!("{v:.2}") } else { "–".into() };
     let per: Vec<String> = folds
         .iter()
@@ -125,10 +125,11 @@ pub fn side_line(folds: &[FoldResult]) -> String {
             format!("{}: buy {}→{} sell {}→{}", k + 1, r(s.train_buy), r(s.test_buy), r(s.train_sell), r(s.test_sell))
         })
         .collect();
-    format!(
-        "win rate by side, training → test (the models see no side, only the sign of imbalance_l1): {}",
-        per.join("; ")
-    )
+    let seen = match frame {
+        crate::train::InputFrame::Trade => "the models see directional features in the trade's frame",
+        crate::train::InputFrame::Raw => "--frame raw: the models see no side, only the sign of imbalance_l1",
+    };
+    format!("win rate by side, training → test ({seen}): {}", per.join("; "))
 }
 
 /// The slippage ridge per fold and pooled.
@@ -297,13 +298,15 @@ pub fn gross_ret_bps(c: &Candidate) -> f64 {
 pub const CSV_LEADING: [&str; 6] = ["ts_ns", "symbol", "side", "win", "ret_bps", "slippage_bps"];
 
 /// Writes the labelled candidates as CSV: `ts_ns, symbol, side (buy/sell), win (0/1), ret_bps,
-/// slippage_bps`, then every selected feature under its schema name, in schema order. Floats are
+/// slippage_bps`, then every selected schema feature under its name, in schema order, as the engine
+/// computes it (a model reads the card's `signed` ones times +1 for a buy, −1 for a sell). Floats are
 /// written in the shortest form that reads back to the same bits; an undefined feature (NaN) is an
 /// empty cell.
 pub fn write_dataset_csv(w: &mut dyn Write, data: &Dataset, sel: &Selection) -> std::io::Result<()> {
     let mut line = String::new();
     line.push_str(&CSV_LEADING.join(","));
-    for &j in &sel.index {
+    let columns: Vec<usize> = sel.inputs.index.iter().copied().filter(|&j| j < FEATURES.len()).collect();
+    for &j in &columns {
         line.push(',');
         line.push_str(FEATURES[j].name);
     }
@@ -320,7 +323,7 @@ pub fn write_dataset_csv(w: &mut dyn Write, data: &Dataset, sel: &Selection) -> 
             float(c.label.ret_bps),
             float(c.slippage_bps)
         ));
-        for &j in &sel.index {
+        for &j in &columns {
             line.push(',');
             line.push_str(&float(c.features.get(j)));
         }

@@ -1,9 +1,13 @@
 //! Labelled candidates → validated, calibrated models → ONNX + cards: the work of `kestrel train`.
 //!
 //! 1. **Features.** Every schema feature that is finite in at least 95 % of the candidates and not
-//!    constant (minus any the user excludes), in schema order. A NaN is replaced by the mean of the
-//!    training rows (per fold in validation, over all rows for the final model): the final means are
-//!    the card's `fill`, which the engine feeds while a feature is undefined.
+//!    constant (minus any the user excludes, and the price levels unless asked), in schema order. In
+//!    the trade's frame ([`InputFrame::Trade`], the default) the directional features are read times
+//!    +1 for a buy and −1 for a sell (and, when asked, the side is the last input): the rows are built with the
+//!    engine's own `ModelInputs::value`, so training and the hot loop read the same numbers. A NaN is
+//!    replaced by the mean of the training rows (per fold in validation, over all rows for the final
+//!    model): the final means are the card's `fill`, which the engine feeds while a feature is
+//!    undefined.
 //! 2. **Walk-forward validation** ([`crate::split::walk_forward`], default 5 splits) with an embargo
 //!    (default: the labels' `max_hold`) and purging (a training label whose horizon reaches into the
 //!    test block or its embargo is dropped). In each fold: the logistic model is fitted on the first
@@ -30,9 +34,11 @@ use crate::metrics;
 use crate::provenance::{content_version, rfc3339_seconds};
 use crate::ridge::fit_ridge;
 use crate::split;
-use kestrel_engine::features::{FEATURES, SCHEMA_VERSION};
+use kestrel_engine::decide::model::{ModelInputs, SIDE_INPUT, side_sign};
+use kestrel_engine::features::{DIRECTIONAL, FEATURES, PRICE_LEVELS, SCHEMA_VERSION};
 use kestrel_infer::card::{
-    CARD_FORMAT, CARD_VERSION, CardFeature, ModelCard, SchemaRef, TensorSpec, TradeStats, Training, engine_schema_hash,
+    CARD_FORMAT, CARD_VERSION, CardFeature, ModelCard, SIDE_FEATURE, SchemaRef, TensorSpec, TradeStats, Training,
+    engine_schema_hash,
 };
 use kestrel_infer::{LinearModel, Link, PiecewiseLinear};
 use serde_json::{Map, Value, json};
@@ -78,6 +84,11 @@ pub struct TrainOptions {
     pub splits: usize,
     /// Folds of the purged K-fold check.
     pub kfold: usize,
+    /// When a walk-forward fold would have too few samples, use fewer splits, down to 2, and say
+    /// so, rather than refuse (for short tapes, with the defaults).
+    pub fewer_splits: bool,
+    /// The same for the K-fold check.
+    pub fewer_kfold: bool,
     /// `None`: the labels' `max_hold`.
     pub embargo_ns: Option<u64>,
     /// L2 penalty of the logistic and the ridge fits (on standardised features).
@@ -85,6 +96,14 @@ pub struct TrainOptions {
     pub isotonic_knots: usize,
     /// Schema names never used as inputs.
     pub exclude: Vec<String>,
+    /// How directional features and the side reach the models.
+    pub frame: InputFrame,
+    /// Use the price-level features ([`PRICE_LEVELS`]) too.
+    pub price_levels: bool,
+    /// Give the models the side itself as an input (trade frame only). Off by default: over a
+    /// training window the side mostly says which way the market trended then, which the test
+    /// block does not repeat.
+    pub side_input: bool,
     /// `created_at` of the cards, Unix seconds (`SOURCE_DATE_EPOCH`); `None`: the last tape event.
     pub created_at_s: Option<u64>,
     /// Free-form provenance added to the cards' `training.method` (the synthetic tapes' seeds…).
@@ -97,10 +116,15 @@ impl Default for TrainOptions {
             calibration: Calibration::Isotonic,
             splits: 5,
             kfold: 5,
+            fewer_splits: false,
+            fewer_kfold: false,
             embargo_ns: None,
             l2: 1.0,
             isotonic_knots: 32,
             exclude: Vec::new(),
+            frame: InputFrame::Trade,
+            price_levels: false,
+            side_input: false,
             created_at_s: None,
             provenance: Map::new(),
         }
@@ -159,23 +183,64 @@ pub enum TrainError {
     Split(String),
 }
 
-/// The selected inputs, in schema order.
+/// How directional features reach the models (see `ModelInputs` in the engine).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputFrame {
+    /// Directional features ([`DIRECTIONAL`]) in the trade's frame (times +1 for a buy, −1 for a
+    /// sell; the card marks them `signed`), and the side itself as an input when asked
+    /// ([`TrainOptions::side_input`]): a model can learn "the book leans my way" once for both sides.
+    Trade,
+    /// Every feature as the engine computes it, no side: the model cannot tell a buy from a sell.
+    Raw,
+}
+
+impl InputFrame {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InputFrame::Trade => "trade",
+            InputFrame::Raw => "raw",
+        }
+    }
+}
+
+/// The selected inputs, in schema order (the side, when used, last).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Selection {
-    /// Schema indices.
-    pub index: Vec<usize>,
+    /// What each input reads: schema index or [`SIDE_INPUT`], and whether it is signed. Its `fill`
+    /// is unused here: each fit has its own means.
+    pub inputs: ModelInputs,
     /// Why each other schema feature was left out: (name, reason).
     pub dropped: Vec<(String, String)>,
 }
 
 impl Selection {
+    pub fn len(&self) -> usize {
+        self.inputs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.inputs.is_empty()
+    }
+
+    /// Input names as the card writes them.
     pub fn names(&self) -> Vec<&'static str> {
-        self.index.iter().map(|&i| FEATURES[i].name).collect()
+        self.inputs.index.iter().map(|&i| if i == SIDE_INPUT { SIDE_FEATURE } else { FEATURES[i].name }).collect()
+    }
+
+    /// Input `k` of candidate `c`, exactly as the engine gathers it (NaN while undefined).
+    fn value(&self, k: usize, c: &Candidate) -> f64 {
+        self.inputs.value(k, &c.features, side_sign(c.side))
     }
 }
 
 /// Picks the features (see the module docs).
-pub fn select_features(candidates: &[Candidate], exclude: &[String]) -> Result<Selection, TrainError> {
+pub fn select_features(
+    candidates: &[Candidate],
+    exclude: &[String],
+    frame: InputFrame,
+    price_levels: bool,
+    side_input: bool,
+) -> Result<Selection, TrainError> {
     for name in exclude {
         if !FEATURES.iter().any(|f| f.name == name) {
             return Err(TrainError::Options(format!(
@@ -185,16 +250,23 @@ pub fn select_features(candidates: &[Candidate], exclude: &[String]) -> Result<S
     }
     let n = candidates.len();
     let mut index = Vec::new();
+    let mut signed = Vec::new();
     let mut dropped = Vec::new();
     for (j, def) in FEATURES.iter().enumerate() {
         if exclude.iter().any(|e| e == def.name) {
             dropped.push((def.name.to_string(), "excluded (--exclude)".to_string()));
             continue;
         }
+        if !price_levels && PRICE_LEVELS.contains(&j) {
+            dropped.push((def.name.to_string(), "a price level (--price-levels uses it)".to_string()));
+            continue;
+        }
+        let sign = frame == InputFrame::Trade && DIRECTIONAL.contains(&j);
+        let one = ModelInputs { index: vec![j], fill: vec![0.0], signed: vec![sign] };
         let mut finite = 0usize;
         let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
         for c in candidates {
-            let v = c.features.get(j);
+            let v = one.value(0, &c.features, side_sign(c.side));
             if v.is_finite() {
                 finite += 1;
                 lo = lo.min(v);
@@ -208,6 +280,7 @@ pub fn select_features(candidates: &[Candidate], exclude: &[String]) -> Result<S
             dropped.push((def.name.to_string(), format!("constant ({lo})")));
         } else {
             index.push(j);
+            signed.push(sign);
         }
     }
     if index.is_empty() {
@@ -216,45 +289,53 @@ pub fn select_features(candidates: &[Candidate], exclude: &[String]) -> Result<S
              based on bars need minutes of history)"
         )));
     }
-    Ok(Selection { index, dropped })
+    if side_input && frame == InputFrame::Trade {
+        let buys = candidates.iter().filter(|c| c.is_long()).count();
+        if buys == 0 || buys == n {
+            dropped.push((SIDE_FEATURE.to_string(), "constant: every candidate is on the same side".to_string()));
+        } else {
+            index.push(SIDE_INPUT);
+            signed.push(false);
+        }
+    }
+    let fill = vec![0.0; index.len()];
+    Ok(Selection { inputs: ModelInputs { index, fill, signed }, dropped })
 }
 
-/// Per selected feature, the mean of its finite values over `rows` (0 when it has none there).
+/// Per input, the mean of its finite values over `rows` (0 when it has none there).
 fn column_means(candidates: &[Candidate], rows: &[usize], sel: &Selection) -> Vec<f64> {
-    sel.index
-        .iter()
-        .map(|&j| {
-            let (mut sum, mut k) = (0.0, 0usize);
+    (0..sel.len())
+        .map(|k| {
+            let (mut sum, mut n) = (0.0, 0usize);
             for &r in rows {
-                let v = candidates[r].features.get(j);
+                let v = sel.value(k, &candidates[r]);
                 if v.is_finite() {
                     sum += v;
-                    k += 1;
+                    n += 1;
                 }
             }
-            if k == 0 { 0.0 } else { sum / k as f64 }
+            if n == 0 { 0.0 } else { sum / n as f64 }
         })
         .collect()
 }
 
 /// One row of inputs, NaN (and ±∞) replaced by `fill`.
 fn inputs(c: &Candidate, sel: &Selection, fill: &[f64]) -> Vec<f64> {
-    sel.index
-        .iter()
-        .zip(fill)
-        .map(|(&j, &f)| {
-            let v = c.features.get(j);
+    fill.iter()
+        .enumerate()
+        .map(|(k, &f)| {
+            let v = sel.value(k, c);
             if v.is_finite() { v } else { f }
         })
         .collect()
 }
 
 fn design(candidates: &[Candidate], rows: &[usize], sel: &Selection, fill: &[f64]) -> Matrix {
-    let mut data = Vec::with_capacity(rows.len() * sel.index.len());
+    let mut data = Vec::with_capacity(rows.len() * sel.len());
     for &r in rows {
         data.extend(inputs(&candidates[r], sel, fill));
     }
-    Matrix { rows: rows.len(), cols: sel.index.len(), data }
+    Matrix { rows: rows.len(), cols: sel.len(), data }
 }
 
 /// A fitted, calibrated classifier: `calibrate(sigmoid(w·x + b))`.
@@ -643,7 +724,7 @@ pub fn train(data: &Dataset, opts: &TrainOptions, log: &mut dyn FnMut(&str)) -> 
         return Err(TrainError::OneClass { n: c.len(), what: if wins == 0 { "losses" } else { "wins" } });
     }
     opts.validate()?;
-    let sel = select_features(c, &opts.exclude)?;
+    let sel = select_features(c, &opts.exclude, opts.frame, opts.price_levels, opts.side_input)?;
     let embargo_ns = opts.embargo_ns.unwrap_or(data.barriers.max_hold_ns);
     let (starts, ends) = intervals(c);
 
@@ -652,7 +733,7 @@ pub fn train(data: &Dataset, opts: &TrainOptions, log: &mut dyn FnMut(&str)) -> 
         c.len(),
         wins,
         wins as f64 * 100.0 / c.len() as f64,
-        sel.index.len(),
+        sel.len(),
         FEATURES.len(),
         sel.dropped.len(),
         if sel.dropped.is_empty() {
@@ -663,28 +744,32 @@ pub fn train(data: &Dataset, opts: &TrainOptions, log: &mut dyn FnMut(&str)) -> 
     ));
 
     // Walk-forward.
-    let wf =
-        split::walk_forward(&starts, &ends, opts.splits, embargo_ns).map_err(|e| split_error(e, "walk-forward"))?;
+    let (splits, wf_results) = shrinking(opts.splits, 2, opts.fewer_splits, log, "walk-forward", |n| {
+        let wf = split::walk_forward(&starts, &ends, n, embargo_ns).map_err(|e| split_error(e, "walk-forward"))?;
+        wf.iter()
+            .enumerate()
+            .map(|(k, fold)| {
+                // Everything before the test block that is not in the training set was purged or embargoed.
+                let purged = fold.test.first().map_or(0, |&t| t - fold.train.len());
+                run_fold(c, &fold.train, &fold.test, purged, &sel, opts, &format!("walk-forward fold {}", k + 1))
+            })
+            .collect()
+    })?;
     log(&format!(
         "walk-forward: {} folds, embargo {} after each test block, training labels reaching a test block or its embargo purged; calibration: {} on the last 25 % of each training window",
-        wf.len(),
+        wf_results.len(),
         crate::report::duration(embargo_ns),
         opts.calibration.as_str()
     ));
     log(&crate::report::fold_header());
-    let mut wf_results = Vec::with_capacity(wf.len());
-    for (k, fold) in wf.iter().enumerate() {
-        // Everything before the test block that is not in the training set was purged or embargoed.
-        let purged = fold.test.first().map_or(0, |&t| t - fold.train.len());
-        let r = run_fold(c, &fold.train, &fold.test, purged, &sel, opts, &format!("walk-forward fold {}", k + 1))?;
-        log(&crate::report::fold_line(k + 1, &r));
-        wf_results.push(r);
+    for (k, r) in wf_results.iter().enumerate() {
+        log(&crate::report::fold_line(k + 1, r));
     }
     let pooled = pool(c, &wf_results);
     for line in crate::report::pooled_lines("walk-forward", &pooled) {
         log(&line);
     }
-    log(&crate::report::side_line(&wf_results));
+    log(&crate::report::side_line(&wf_results, opts.frame));
     log(&format!("reliability of the pooled out-of-sample p(win) ({RELIABILITY_BINS} bins):"));
     for line in metrics::reliability_table(&pooled.reliability).lines() {
         log(&format!("  {line}"));
@@ -692,21 +777,18 @@ pub fn train(data: &Dataset, opts: &TrainOptions, log: &mut dyn FnMut(&str)) -> 
     log(&crate::report::slippage_line("walk-forward", &wf_results, &pooled));
 
     // Purged K-fold.
-    let kf =
-        split::purged_kfold(&starts, &ends, opts.kfold, embargo_ns).map_err(|e| split_error(e, "purged K-fold"))?;
-    let mut kf_results = Vec::with_capacity(kf.len());
-    for (k, fold) in kf.iter().enumerate() {
-        let purged = c.len() - fold.test.len() - fold.train.len();
-        kf_results.push(run_fold(
-            c,
-            &fold.train,
-            &fold.test,
-            purged,
-            &sel,
-            opts,
-            &format!("purged K-fold fold {}", k + 1),
-        )?);
-    }
+    let (kfold, kf_results) = shrinking(opts.kfold, 2, opts.fewer_kfold, log, "purged K-fold", |k| {
+        let kf = split::purged_kfold(&starts, &ends, k, embargo_ns).map_err(|e| split_error(e, "purged K-fold"))?;
+        kf.iter()
+            .enumerate()
+            .map(|(i, fold)| {
+                let purged = c.len() - fold.test.len() - fold.train.len();
+                run_fold(c, &fold.train, &fold.test, purged, &sel, opts, &format!("purged K-fold fold {}", i + 1))
+            })
+            .collect()
+    })?;
+    // What was used, for the cards and metrics.json.
+    let opts = &TrainOptions { splits, kfold, ..opts.clone() };
     let kf_pooled = pool(c, &kf_results);
     log(&crate::report::kfold_line(opts.kfold, &kf_pooled));
 
@@ -753,6 +835,31 @@ pub fn train(data: &Dataset, opts: &TrainOptions, log: &mut dyn FnMut(&str)) -> 
     })
 }
 
+/// Runs `validate` with `n` folds; when `shrink` allows and a fold has too few samples (or the
+/// split cannot be made), says so and tries one fold fewer, down to `least`. Returns the folds used.
+fn shrinking(
+    n: usize,
+    least: usize,
+    shrink: bool,
+    log: &mut dyn FnMut(&str),
+    what: &str,
+    mut validate: impl FnMut(usize) -> Result<Vec<FoldResult>, TrainError>,
+) -> Result<(usize, Vec<FoldResult>), TrainError> {
+    let mut n = n;
+    loop {
+        match validate(n) {
+            Ok(r) => return Ok((n, r)),
+            Err(TrainError::TooFew(why) | TrainError::Split(why)) if shrink && n > least => {
+                // The advice ("Try fewer --splits…") is what happens next.
+                let why = why.split(". Try").next().unwrap_or(&why);
+                log(&format!("{what}: {n} folds are too many for these candidates ({why}); trying {}", n - 1));
+                n -= 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 fn split_error(e: split::SplitError, what: &str) -> TrainError {
     match e {
         split::SplitError::TooFewSamples { .. } | split::SplitError::EmptyTrain { .. } => TrainError::TooFew(format!(
@@ -782,7 +889,8 @@ impl CardCommon {
             .names()
             .into_iter()
             .zip(fill)
-            .map(|(name, &f)| CardFeature { name: name.to_string(), fill: f as f32 })
+            .zip(&sel.inputs.signed)
+            .map(|((name, &f), &signed)| CardFeature { name: name.to_string(), fill: f as f32, signed })
             .collect();
         let (first, last) = data.window_ns();
         let b = &data.barriers;
@@ -829,6 +937,9 @@ impl CardCommon {
                 "nan_fill": "training mean",
                 "feature_rule": "finite in ≥ 95 % of candidates and not constant",
                 "excluded": opts.exclude,
+                "frame": opts.frame.as_str(),
+                "price_levels": opts.price_levels,
+                "side_input": opts.side_input,
             }),
         );
         method.insert("seed".into(), Value::Null);

@@ -3,13 +3,16 @@
 //! (`kestrel_offline::{train, publish, report}`).
 
 use kestrel_engine::config::RawConfig;
+use kestrel_engine::decide::model::SIDE_INPUT;
+use kestrel_engine::features::{DIRECTIONAL, idx};
 use kestrel_engine::features::{FEATURES, SCHEMA_VERSION};
+use kestrel_engine::journal::Side;
 use kestrel_engine::tape::{Quote, RawRecord, TapeWriter};
 use kestrel_engine::types::{InstrumentId, InstrumentSpec, Price, Qty, UnixNanos};
 use kestrel_infer::LoadedModel;
 use kestrel_offline::dataset::{self, Dataset, DatasetOptions, LabelSettings};
 use kestrel_offline::publish::{self, Outputs};
-use kestrel_offline::train::{self, Calibration, TrainError, TrainOptions};
+use kestrel_offline::train::{self, Calibration, InputFrame, TrainError, TrainOptions};
 use std::path::{Path, PathBuf};
 
 const S: u64 = 1_000_000_000;
@@ -47,6 +50,58 @@ fn random_walk_tape(dir: &Path, minutes: u64, seed: u64) -> PathBuf {
         let spread = 1 + (r >> 8) % 2;
         let bq = 1 + ((r >> 16) % 1000) as i64;
         let aq = 1 + ((r >> 32) % 1000) as i64;
+        let ts = UnixNanos(T0 + k * 50_000_000);
+        let rec: RawRecord =
+            Quote::new(InstrumentId(0), ts, ts, (Price(bid), Qty(bq)), (Price(bid + spread as i64), Qty(aq))).into();
+        w.write(rec).unwrap();
+    }
+    w.finish().unwrap();
+    path
+}
+
+/// Like [`random_walk_tape`], but the market takes turns: every 20 s the book starts to lean one
+/// way (the leaning side's touch is 600–1000 lots, the other 1–400), and a coin says whether the lean
+/// is real (the price then drifts its way) or a fake (the price drifts against it). The strategy
+/// trades with the lean (|L1 imbalance| ≥ 0.6), so a candidate wins when the recent order flow
+/// agrees with its side: a fact about the trade's frame. Raw, order flow up is as often a winning
+/// buy (a real lean up) as a losing sell (a fake lean down), so a model that reads it without the
+/// side has nothing linear to learn.
+fn pressure_tape(dir: &Path, minutes: u64, seed: u64) -> PathBuf {
+    let path = dir.join(format!("pressure{seed}.tape"));
+    let mut w = TapeWriter::create(&path, 1).unwrap();
+    let spec = InstrumentSpec {
+        symbol: "LEAN".into(),
+        venue: "X".into(),
+        price_scale: 2,
+        qty_scale: 3,
+        tick: Price(1),
+        lot: Qty(1),
+    };
+    w.add_instrument(&spec).unwrap();
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mut bid = 10_000i64;
+    let (mut lean, mut drift) = (1i64, 1i64);
+    for k in 0..minutes * 60 * 20 {
+        if k % 400 == 0 {
+            let r = next();
+            lean = if r % 2 == 0 { 1 } else { -1 };
+            drift = if (r >> 1) % 2 == 0 { lean } else { -lean };
+        }
+        let r = next();
+        let (strong, weak) = (600 + ((r >> 16) % 401) as i64, 1 + ((r >> 32) % 400) as i64);
+        let (bq, aq) = if lean > 0 { (strong, weak) } else { (weak, strong) };
+        bid += match r % 20 {
+            0..4 => drift,
+            4 => -drift,
+            _ => 0,
+        };
+        let spread = 1 + (r >> 8) % 2;
         let ts = UnixNanos(T0 + k * 50_000_000);
         let rec: RawRecord =
             Quote::new(InstrumentId(0), ts, ts, (Price(bid), Qty(bq)), (Price(bid + spread as i64), Qty(aq))).into();
@@ -146,7 +201,7 @@ fn walk_forward_then_models_that_load_and_reproduce() {
     let mut rows = csv.lines();
     let header: Vec<&str> = rows.next().unwrap().split(',').collect();
     assert_eq!(&header[..6], ["ts_ns", "symbol", "side", "win", "ret_bps", "slippage_bps"]);
-    assert_eq!(&header[6..], names.as_slice());
+    assert_eq!(&header[6..], names.as_slice(), "the selected features (no side input by default)");
     let body: Vec<&str> = rows.collect();
     assert_eq!(body.len(), n);
     let first: Vec<&str> = body[0].split(',').collect();
@@ -222,14 +277,75 @@ fn every_feature_left_out_is_said_why() {
     let dir = tempfile::tempdir().unwrap();
     let tape = random_walk_tape(dir.path(), 12, 5);
     let data = dataset_of(std::slice::from_ref(&tape), &RawConfig::default(), LabelSettings::default());
-    let sel = train::select_features(&data.candidates, &["mid".to_string()]).unwrap();
-    assert_eq!(sel.index.len() + sel.dropped.len(), FEATURES.len());
-    assert!(sel.index.windows(2).all(|w| w[0] < w[1]), "schema order");
+    let sel =
+        train::select_features(&data.candidates, &["atr_14".to_string()], InputFrame::Trade, false, true).unwrap();
+    // Every schema feature is either an input or said why not; the side is an input too.
+    assert_eq!(sel.len() - 1 + sel.dropped.len(), FEATURES.len());
+    assert_eq!(sel.inputs.index.last(), Some(&SIDE_INPUT));
+    assert!(sel.inputs.index.windows(2).all(|w| w[0] < w[1]), "schema order, the side last");
     let why = |name: &str| sel.dropped.iter().find(|(n, _)| n == name).map(|(_, w)| w.clone());
-    assert!(why("mid").unwrap().contains("--exclude"));
+    assert!(why("atr_14").unwrap().contains("--exclude"));
+    assert!(why("mid").unwrap().contains("price level"), "{:?}", sel.dropped);
     // An L1 random walk has no trades: trade flow is constant 0.
     assert!(why("trade_rate_10s").unwrap().contains("constant"), "{:?}", sel.dropped);
     assert!(why("atr_z").unwrap().contains("finite in"), "{:?}", sel.dropped);
+}
+
+#[test]
+fn in_the_trade_frame_a_model_learns_what_the_raw_features_hide() {
+    let dir = tempfile::tempdir().unwrap();
+    let tape = pressure_tape(dir.path(), 60, 11);
+    // Labels of 5 s: mostly within one 20 s turn of the market.
+    let labels = LabelSettings { max_hold_ns: Some(5 * S), ..LabelSettings::default() };
+    let data = dataset_of(std::slice::from_ref(&tape), &RawConfig::default(), labels);
+    let buys = data.candidates.iter().filter(|c| c.is_long()).count();
+    let n = data.candidates.len();
+    assert!(buys > n / 4 && buys < n * 3 / 4, "both sides propose: {buys} buys of {n}");
+
+    let run = |frame| {
+        let opts = TrainOptions { splits: 3, kfold: 3, frame, ..TrainOptions::default() };
+        train::train(&data, &opts, &mut |_| {}).unwrap()
+    };
+    let trade = run(InputFrame::Trade);
+    let raw = run(InputFrame::Raw);
+
+    // The card says how each input is read: directional features signed; no side unless asked.
+    let card = &trade.pwin.card;
+    let imb = card.features.iter().find(|f| f.name == "imbalance_l1").unwrap();
+    assert!(imb.signed);
+    assert!(card.features.iter().all(|f| f.name != "side"));
+    for f in &card.features {
+        let directional = kestrel_engine::features::FEATURES
+            .iter()
+            .position(|d| d.name == f.name)
+            .is_some_and(|i| DIRECTIONAL.contains(&i));
+        assert_eq!(f.signed, directional, "{}", f.name);
+    }
+    assert!(raw.pwin.card.features.iter().all(|f| !f.signed && f.name != "side"));
+
+    // Out of sample, the trade frame beats the base rate and the raw frame.
+    let (t, r) = (&trade.pooled.scores, &raw.pooled.scores);
+    assert!(t.brier < t.brier_base, "trade frame: Brier {} vs base {}", t.brier, t.brier_base);
+    assert!(t.brier < r.brier, "trade frame Brier {} vs raw {}", t.brier, r.brier);
+    let (ta, ra) = (t.auc.unwrap(), r.auc.unwrap());
+    assert!(ta > ra, "trade frame AUC {ta} vs raw {ra}");
+
+    // The exported model reads its rows as the trainer built them: a buy and a sell with the same
+    // book lean scored by the engine's loader agree with the trainer's p(win) for each.
+    let out = dir.path().join("out");
+    let outputs = Outputs { models_dir: out.clone(), report_dir: None, dataset_csv: None, force: false };
+    publish::publish(&trade, &data, &outputs).unwrap();
+    let model = LoadedModel::open(&out.join("pwin.onnx")).unwrap();
+    let c = data.candidates.iter().find(|c| c.features.get(idx::IMBALANCE_L1).abs() > 0.9).unwrap();
+    let mut flipped = c.clone();
+    flipped.side = if c.is_long() { Side::Sell } else { Side::Buy };
+    let score = |c: &kestrel_offline::dataset::Candidate| {
+        let mut row = vec![0f32; model.inputs().len()];
+        model.inputs().gather(&c.features, c.side, &mut row);
+        model.score_rows(&[row]).unwrap()[0]
+    };
+    let (with, against) = (score(c), score(&flipped));
+    assert!(with > against, "trading with a strong lean ({with}) must score above against it ({against})");
 }
 
 #[test]

@@ -21,9 +21,9 @@
 )]
 
 use super::inbox::{self, Action, Outcome, Request};
+use super::recent::RecentRow;
 use super::shadow::{self, ShadowReport};
 use kestrel_engine::decide::model::{ModelCommand, ModelController, ModelRole};
-use kestrel_engine::features::FeatureVector;
 use kestrel_engine::pipeline::RunControl;
 use kestrel_infer::{Backend, LoadedModel};
 use std::collections::HashMap;
@@ -332,7 +332,7 @@ impl Manager {
     }
 
     /// The feature vectors of the engine's last journaled candidates.
-    fn recent_rows(&self) -> Vec<FeatureVector> {
+    fn recent_rows(&self) -> Vec<RecentRow> {
         let journal = self.settings.run_dir.join(kestrel_engine::paper::JOURNAL_FILE);
         super::recent::feature_rows(&journal, self.settings.shadow_rows)
     }

@@ -5,8 +5,8 @@
 //! §1: the cold side reads what the hot side wrote), so the comparison is on the market the engine is
 //! trading now, not on training data. With no candidates yet, the model's probe rows stand in.
 
+use super::recent::RecentRow;
 use kestrel_engine::decide::model::ModelRole;
-use kestrel_engine::features::FeatureVector;
 use kestrel_infer::LoadedModel;
 use serde::{Deserialize, Serialize};
 
@@ -28,13 +28,13 @@ pub struct ShadowReport {
     pub gate_flips: Option<usize>,
 }
 
-fn score(model: &LoadedModel, rows: &[FeatureVector]) -> Result<Vec<f32>, String> {
+fn score(model: &LoadedModel, rows: &[RecentRow]) -> Result<Vec<f32>, String> {
     let inputs = model.inputs();
     let rows: Vec<Vec<f32>> = rows
         .iter()
-        .map(|fv| {
+        .map(|r| {
             let mut row = vec![0f32; inputs.len()];
-            inputs.gather(fv, &mut row);
+            inputs.gather(&r.features, r.side, &mut row);
             row
         })
         .collect();
@@ -46,7 +46,7 @@ fn score(model: &LoadedModel, rows: &[FeatureVector]) -> Result<Vec<f32>, String
 pub fn compare(
     new: &LoadedModel,
     live: Option<&LoadedModel>,
-    rows: &[FeatureVector],
+    rows: &[RecentRow],
     min_pwin: f64,
     max_drift: Option<f64>,
 ) -> Result<ShadowReport, String> {

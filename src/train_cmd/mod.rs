@@ -6,9 +6,10 @@
 use crate::exit::UsageError;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use kestrel_offline::dataset::{self, DatasetOptions, LabelSettings};
+use kestrel_offline::dataset::{self, DatasetOptions, LabelSettings, Source};
 use kestrel_offline::publish::{self, Outputs};
-use kestrel_offline::train::{self, Calibration, TrainOptions};
+use kestrel_offline::runs::{self, RunSource};
+use kestrel_offline::train::{self, Calibration, InputFrame, TrainOptions};
 use serde_json::{Map, Value, json};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -25,11 +26,21 @@ What it does:
        exit whose return beats the taker fee. Undecidable labels (the tape ends first) are dropped;
      - a slippage label: what a market order of strategy.order_qty pays against the mid at
        decision (bps, half spread included), walking the book after exchange.entry_latency_us.
+     With --run RUN_DIR the candidates are the ones that paper run journaled instead (approved
+     or blocked, the models' refusals too), replayed on its tape with its own config.toml and
+     labelled the same way; the tape must be the one the run read (its data CRC is in the
+     journal) and the features the run's models saw must equal the replay's, else it is refused.
   2. Keeps the schema features finite in >= 95 % of candidates and not constant (minus any
-     --exclude); NaN -> the training mean (the card's `fill`). Clock and price-level features
-     (time_of_day_s, session_elapsed_s, mid, microprice, cvd, session_range_ticks) pass that rule
-     but jump at a session start and drift with the price: on tapes that cross one (UTC midnight
-     by default), a linear model extrapolates them badly; consider --exclude for them.
+     --exclude, and minus the price levels mid and microprice unless --price-levels); NaN -> the
+     training mean (the card's `fill`). With --frame trade (the default) the directional features
+     (imbalances, order flow, signed volume, CVD and its slopes, distances from the POC and value
+     area) are read in the trade's frame, times +1 for a buy and -1 for a sell (the card marks
+     them `signed`): `the book leans my way` means one thing on both sides. --side-input adds the
+     side itself (+1/-1; off by default: in a training window it mostly learns which way the
+     market trended then). --frame raw feeds them as computed, without the side (the model cannot tell a buy from
+     a sell; for comparison). Clock features (time_of_day_s, session_elapsed_s) and cvd jump at a
+     session start: on tapes that cross one (UTC midnight by default), a linear model extrapolates
+     them badly; consider --exclude for them.
   3. Walk-forward validation (--splits, expanding window) with purging and an --embargo: per fold a
      logistic model (--l2) is fitted on the first 75 % of the training window, calibrated
      (--calibration) on the last 25 %, and scored on the test block.
@@ -60,13 +71,16 @@ bundled synthetic tape (as `kestrel tape synth --seed 42 --duration 120m` would)
 folder and trains on it with the default settings and the bundled config; created_at is the last
 tape event (SOURCE_DATE_EPOCH is ignored). It takes --out, --report, --dataset-out and --force only.
 
-Exit codes: 0 written; 2 bad options, outputs that exist, or tapes that cannot train a model
-(no candidates, one class, too few samples per fold: the message says what to try); 4 a missing
+Exit codes: 0 written; 2 bad options, outputs that exist, tapes that cannot train a model
+(no candidates, one class, too few samples per fold: the message says what to try), or a --run
+that is not a run or does not match its tape and config; 4 a missing
 or unreadable file; 5 a corrupt tape; 1 a bug (including a model that fails its own check).
 
 Examples:
   kestrel train --defaults --force
   kestrel train --tape btc.tape --out /tmp/models
+  kestrel paper --tape btc.tape --config configs/models.toml --out runs/btc
+  kestrel train --run runs/btc --out /tmp/models       # learn from what that run proposed
   kestrel train --tape a.tape --tape b.tape --splits 3 --embargo 30s --calibration platt \\
       --out /tmp/models --dataset-out /tmp/candidates.csv";
 
@@ -78,17 +92,30 @@ enum CalibrationArg {
     Platt,
 }
 
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum FrameArg {
+    /// Directional features times +1 (buy) / -1 (sell), and the side as an input
+    Trade,
+    /// Features as computed, no side
+    Raw,
+}
+
 /// Options of `kestrel train`.
 #[derive(Debug, Args)]
 #[command(after_help = AFTER_HELP)]
 pub struct TrainArgs {
     /// A tape to train on (repeat for several; see `kestrel tape import` / `kestrel tape synth`)
-    #[arg(long = "tape", value_name = "TAPE", required_unless_present = "defaults")]
+    #[arg(long = "tape", value_name = "TAPE", required_unless_present_any = ["defaults", "runs"])]
     tapes: Vec<PathBuf>,
+    /// A paper run to train on (repeat for several): its journaled entry candidates, approved or
+    /// blocked, labelled on its tape with its own config.toml. The tape is the one its summary.json
+    /// names, or give it: --run RUN_DIR=TAPE
+    #[arg(long = "run", value_name = "RUN_DIR[=TAPE]")]
+    runs: Vec<String>,
     /// Reproduce the shipped models/ from the bundled synthetic tape with fixed settings (see below)
     #[arg(long, conflicts_with_all = [
-        "tapes", "config", "calibration", "splits", "kfold", "embargo", "profit_mult", "stop_mult",
-        "min_bps", "max_hold", "l2", "isotonic_knots", "exclude",
+        "tapes", "runs", "config", "calibration", "splits", "kfold", "embargo", "profit_mult", "stop_mult",
+        "min_bps", "max_hold", "l2", "isotonic_knots", "exclude", "frame", "price_levels", "side_input",
     ])]
     defaults: bool,
     /// TOML config: [strategy] decides the candidates, [features] the features, [exchange] the entry
@@ -104,12 +131,14 @@ pub struct TrainArgs {
     /// How p(win) is calibrated (on the last 25 % of each training window)
     #[arg(long, value_enum, default_value = "isotonic")]
     calibration: CalibrationArg,
-    /// Walk-forward splits (test blocks; the data is cut into splits + 1 blocks)
-    #[arg(long, default_value_t = 5, value_name = "N")]
-    splits: usize,
-    /// Folds of the purged K-fold check
-    #[arg(long, default_value_t = 5, value_name = "K")]
-    kfold: usize,
+    /// Walk-forward splits (test blocks; the data is cut into splits + 1 blocks) [default: 5, fewer
+    /// (down to 2, said in the report) when a fold would have too few samples]
+    #[arg(long, value_name = "N")]
+    splits: Option<usize>,
+    /// Folds of the purged K-fold check [default: 5, fewer (down to 2) when a fold would have too
+    /// few samples]
+    #[arg(long, value_name = "K")]
+    kfold: Option<usize>,
     /// Gap between training labels and a test block (e.g. 60s, 500ms) [default: the labels' max hold]
     #[arg(long, value_parser = humantime::parse_duration, value_name = "DURATION")]
     embargo: Option<Duration>,
@@ -134,6 +163,16 @@ pub struct TrainArgs {
     /// A schema feature never to use as an input (repeat for several)
     #[arg(long, value_name = "FEATURE")]
     exclude: Vec<String>,
+    /// How directional features reach the models: in the trade's frame with the side as an input
+    /// (trade), or as computed without the side (raw)
+    #[arg(long, value_enum, default_value = "trade")]
+    frame: FrameArg,
+    /// Also use the price levels (mid, microprice) as inputs
+    #[arg(long)]
+    price_levels: bool,
+    /// Also give the models the side (+1 buy, -1 sell) as an input (with --frame trade)
+    #[arg(long)]
+    side_input: bool,
     /// Also write the labelled candidates as CSV (columns: see below)
     #[arg(long, value_name = "FILE.csv")]
     dataset_out: Option<PathBuf>,
@@ -201,12 +240,21 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
                 CalibrationArg::Isotonic => Calibration::Isotonic,
                 CalibrationArg::Platt => Calibration::Platt,
             },
-            splits: args.splits,
-            kfold: args.kfold,
+            splits: args.splits.unwrap_or(5),
+            kfold: args.kfold.unwrap_or(5),
+            // Given numbers are kept (or refused); the defaults adapt to short tapes.
+            fewer_splits: args.splits.is_none(),
+            fewer_kfold: args.kfold.is_none(),
             embargo_ns: args.embargo.map(to_ns),
             l2: args.l2,
             isotonic_knots: args.isotonic_knots,
             exclude: args.exclude.clone(),
+            frame: match args.frame {
+                FrameArg::Trade => InputFrame::Trade,
+                FrameArg::Raw => InputFrame::Raw,
+            },
+            price_levels: args.price_levels,
+            side_input: args.side_input,
             created_at_s,
             provenance,
         };
@@ -220,8 +268,34 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     };
 
     opts.validate().map_err(train_error)?;
+    if args.config.is_some() && args.tapes.is_empty() {
+        return Err(UsageError(
+            "--config applies to --tape; a --run is replayed with its own config.toml (copy the run and edit \
+             that to change it)"
+                .into(),
+        )
+        .into());
+    }
+    // Runs bring their own tape and config; they are read (and checked) before any replay.
+    let runs: Vec<RunSource> = args
+        .runs
+        .iter()
+        .map(|r| {
+            let (dir, tape) = runs::parse_run_arg(r);
+            runs::open_run(&dir, tape.as_deref())
+        })
+        .collect::<Result<_, _>>()
+        .map_err(dataset_error)?;
+    let mut sources: Vec<Source<'_>> =
+        tapes.iter().map(|t| Source { tape: t, raw: &raw, origin: &origin, run: None }).collect();
+    sources.extend(runs.iter().map(|r| Source { tape: &r.tape, raw: &r.config, origin: &r.origin, run: Some(r) }));
+    let origins: Vec<&str> = {
+        let mut o: Vec<&str> = sources.iter().map(|s| s.origin).collect();
+        o.dedup();
+        o
+    };
     let bar = progress_bar();
-    let data = dataset::build(&tapes, &raw, &origin, &DatasetOptions { labels, keep_paths: false }, &mut |p| {
+    let data = dataset::build_sources(&sources, &DatasetOptions { labels, keep_paths: false }, &mut |p| {
         if p.events == 0 {
             bar.set_length(p.total);
             bar.set_message(format!("tape {}/{}", p.tape + 1, p.tapes));
@@ -231,25 +305,32 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     bar.finish_and_clear();
     let data = data.map_err(dataset_error)?;
     println!(
-        "labels: triple barrier, profit {}σ / stop {}σ (at least {} bps), time barrier {}; slippage after {} entry latency; config: {origin}",
+        "labels: triple barrier, profit {}σ / stop {}σ (at least {} bps), time barrier {}; slippage after {} entry latency; config: {}",
         data.barriers.profit_mult,
         data.barriers.stop_mult,
         data.barriers.min_bps,
         kestrel_offline::report::duration(data.barriers.max_hold_ns),
         kestrel_offline::report::duration(data.entry_latency_ns),
+        origins.join(", ")
     );
-    for (t, path) in data.tapes.iter().zip(&tapes) {
-        let name = if args.defaults { t.file_name.clone() } else { path.display().to_string() };
+    for (t, src) in data.tapes.iter().zip(&sources) {
+        let name = match &t.run {
+            _ if args.defaults => t.file_name.clone(),
+            None => src.tape.display().to_string(),
+            Some(run) => format!("run {} (tape {})", run.display(), src.tape.display()),
+        };
+        let whose = if t.run.is_some() { "journaled " } else { "" };
         println!(
-            "{name}: {} events, {} candidates ({} undecided at the tape's end dropped, {} refused for the spread{})",
+            "{name}: {} events, {} {whose}candidates ({} undecided at the tape's end dropped, {} refused for the spread{})",
             t.events,
             t.candidates,
             t.undecided,
             t.spread_refused,
-            if t.book_exhausted > 0 {
-                format!(", {} larger than the visible book", t.book_exhausted)
-            } else {
-                String::new()
+            match (t.book_exhausted, t.unmeasured) {
+                (0, 0) => String::new(),
+                (b, 0) => format!(", {b} larger than the visible book"),
+                (0, u) => format!(", {u} without a book to measure slippage dropped"),
+                (b, u) => format!(", {b} larger than the visible book, {u} without a book to measure slippage dropped"),
             }
         );
     }
@@ -268,7 +349,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     println!(
         "{} candidates, {} features; p(win) version {}, slippage version {}; {:.1} s",
         data.candidates.len(),
-        trained.selection.index.len(),
+        trained.selection.len(),
         trained.pwin.card.version,
         trained.slippage.card.version,
         started.elapsed().as_secs_f64()
@@ -295,7 +376,8 @@ fn dataset_error(e: dataset::DatasetError) -> anyhow::Error {
         dataset::DatasetError::Settings(m) => UsageError(m).into(),
         dataset::DatasetError::Tape(t) => t.into(),
         dataset::DatasetError::Config(c) => c.into(),
-        other => other.into(),
+        // A run that is not what it says (wrong tape, changed config, not a run directory).
+        dataset::DatasetError::Input { .. } => UsageError(e.to_string()).into(),
     }
 }
 

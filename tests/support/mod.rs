@@ -72,7 +72,7 @@ impl Wave {
     }
 
     fn reads() -> ModelInputs {
-        ModelInputs { index: vec![idx::TIME_OF_DAY_S, idx::IMBALANCE_L1], fill: vec![0.0, 0.0] }
+        ModelInputs::unsigned(vec![idx::TIME_OF_DAY_S, idx::IMBALANCE_L1], vec![0.0, 0.0])
     }
 
     /// Both models.

@@ -261,7 +261,7 @@ impl DecideStage {
             Verdict::Blocked(BlockReason::PositionLimit)
         } else {
             // With a p(win) model the models decide whether, how and how much (see `model`).
-            let judged = self.models.gating().then(|| self.models.judge(f, &limits, &self.params));
+            let judged = self.models.gating().then(|| self.models.judge(f, side, &limits, &self.params));
             let plan = match judged {
                 None => Ok((kind, tif, limits.order_qty)),
                 Some((plan, seen)) => {

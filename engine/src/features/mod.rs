@@ -20,7 +20,7 @@ pub mod schema;
 pub mod session;
 pub mod tick;
 
-pub use schema::{FEATURES, FeatureDef, FeatureVector, SCHEMA_VERSION, idx, schema_hash};
+pub use schema::{DIRECTIONAL, FEATURES, FeatureDef, FeatureVector, PRICE_LEVELS, SCHEMA_VERSION, idx, schema_hash};
 
 use crate::book::MarketView;
 use crate::event::{Featured, Features, MarketEvent};

@@ -88,6 +88,34 @@ schema! {
     SESSION_ELAPSED_S = "session_elapsed_s", "s", "time since the session opened";
 }
 
+/// Features whose sign is a direction: positive means up, buyers or above (imbalances, order flow,
+/// signed volume, CVD and its slopes, distances from the volume profile's levels, the side of the
+/// POC). For a candidate trade they mean opposite things on a buy and on a sell, so `kestrel train`
+/// feeds them to a model in the trade's frame (the card marks them `signed`; see
+/// `decide::model::ModelInputs`). Not part of [`schema_hash`]: the card says how each input is read,
+/// so this list only guides training.
+pub const DIRECTIONAL: &[usize] = &[
+    idx::IMBALANCE_L1,
+    idx::IMBALANCE_DEPTH5,
+    idx::IMBALANCE_DEPTH10,
+    idx::OFI_1S,
+    idx::OFI_10S,
+    idx::SIGNED_VOLUME_10S,
+    idx::SIGNED_VOLUME_60S,
+    idx::POC_DISTANCE_TICKS,
+    idx::VAH_DISTANCE_TICKS,
+    idx::VAL_DISTANCE_TICKS,
+    idx::POC_SIDE,
+    idx::CVD,
+    idx::CVD_SLOPE_5M,
+    idx::CVD_SLOPE_15M,
+];
+
+/// Features that are a price level (the mid, the microprice): a model that reads one learns where
+/// the price was during its training window, which says nothing about another window. `kestrel train`
+/// leaves them out unless asked.
+pub const PRICE_LEVELS: &[usize] = &[idx::MID, idx::MICROPRICE];
+
 /// The vector the features stage fills for every event; indexed by [`idx`].
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct FeatureVector(pub [f64; idx::COUNT]);

@@ -17,6 +17,7 @@
 //! A run's journal is byte-identical across topologies (DESIGN.md §2.6): records carry tape time,
 //! never a latency stamp, and the header carries only what the caller gives it.
 
+pub mod candidates;
 pub mod error;
 pub mod export;
 pub mod header;
@@ -25,6 +26,7 @@ pub mod record;
 pub mod recover;
 pub mod writer;
 
+pub use candidates::{JournaledCandidate, Seen, entry_candidates};
 pub use error::JournalError;
 pub use export::{CSV_COLUMNS, FEATURES_CSV_LEAD, write_csv, write_features_csv};
 pub use header::JournalMeta;

@@ -28,7 +28,10 @@ pub fn card_for(model: &LinearModel, name: &str, role: &str) -> ModelCard {
         version: "test-1".into(),
         created_at: "2026-11-01T00:00:00Z".into(),
         schema: SchemaRef { version: SCHEMA_VERSION, hash: engine_schema_hash() },
-        features: feature_names(n).into_iter().map(|f| CardFeature { name: f.into(), fill: 0.0 }).collect(),
+        features: feature_names(n)
+            .into_iter()
+            .map(|f| CardFeature { name: f.into(), fill: 0.0, signed: false })
+            .collect(),
         input: TensorSpec { name: model.input_name.clone(), shape: vec![1, n], column: 0 },
         output: TensorSpec { name: model.output_name.clone(), shape: vec![1, 1], column: 0 },
         trade: None,

@@ -42,6 +42,7 @@ pub use control::{ModelCommand, ModelControl, ModelController, ModelCounters, co
 pub use slot::{ModelRefused, ModelSet, Models, admit};
 
 use crate::features::FeatureVector;
+use crate::journal::Side;
 use std::fmt;
 
 /// The two models decide consults for every candidate.
@@ -84,8 +85,21 @@ pub enum ModelFault {
     Overrun,
 }
 
-/// Most inputs a model may take: every feature of the schema, once.
-pub const MAX_INPUTS: usize = crate::features::idx::COUNT;
+/// The input position that stands for the candidate's side rather than a feature: +1 for a buy, −1
+/// for a sell. A card names it `side` (see `kestrel-infer`'s card).
+pub const SIDE_INPUT: usize = crate::features::idx::COUNT;
+
+/// Most inputs a model may take: every feature of the schema once, and the side.
+pub const MAX_INPUTS: usize = crate::features::idx::COUNT + 1;
+
+/// A side as a model sees it: +1 buy, −1 sell.
+#[inline]
+pub fn side_sign(side: Side) -> f64 {
+    match side {
+        Side::Buy => 1.0,
+        Side::Sell => -1.0,
+    }
+}
 
 /// A model ready for the hot loop.
 ///
@@ -112,15 +126,44 @@ pub trait Scorer: Send + fmt::Debug {
 }
 
 /// The mapping from the engine's feature vector to a model's input row, resolved once at load.
+///
+/// A model judges one candidate trade, and a candidate has a side. A directional feature (an order-flow
+/// imbalance, a signed volume, a distance from the point of control) means the opposite for a sell
+/// as for a buy, so a p(win) model that reads it raw can only learn which side won in its training
+/// window, which flips when the trend does. An input marked `signed` is read in the trade's frame:
+/// multiplied by the side's sign, so "the book leans my way" has one sign for both sides. The side
+/// itself is available as an input ([`SIDE_INPUT`]). Offline training builds its rows with
+/// [`Self::value`] too, so training and serving read the same numbers.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ModelInputs {
-    /// Position in [`FeatureVector`] of each input, in the model's order.
+    /// Position in [`FeatureVector`] of each input, in the model's order; [`SIDE_INPUT`] for the side.
     pub index: Vec<usize>,
-    /// Value used for an input whose feature is `NaN` (not yet defined), in the model's order.
+    /// Value used for an input whose feature is `NaN` (not yet defined), in the model's order (in the
+    /// trade's frame for a signed input).
     pub fill: Vec<f32>,
+    /// Per input: read in the trade's frame (multiplied by [`side_sign`]).
+    pub signed: Vec<bool>,
 }
 
 impl ModelInputs {
+    /// Inputs reading these features raw (not signed, no side).
+    pub fn unsigned(index: Vec<usize>, fill: Vec<f32>) -> ModelInputs {
+        let signed = vec![false; index.len()];
+        ModelInputs { index, fill, signed }
+    }
+
+    /// Input `k` for a candidate whose side has sign `sign` (+1 buy, −1 sell), before the fill: `NaN`
+    /// (or ±∞) while its feature is undefined.
+    #[inline]
+    pub fn value(&self, k: usize, features: &FeatureVector, sign: f64) -> f64 {
+        let i = self.index[k];
+        if i == SIDE_INPUT {
+            return sign;
+        }
+        let v = features.get(i);
+        if self.signed[k] { v * sign } else { v }
+    }
+
     pub fn len(&self) -> usize {
         self.index.len()
     }
@@ -129,13 +172,14 @@ impl ModelInputs {
         self.index.is_empty()
     }
 
-    /// Writes the model's row into `row` (which must hold [`Self::len`] values); returns how many
-    /// inputs were `NaN` and took their fill value. No allocation.
+    /// Writes the model's row for a candidate on `side` into `row` (which must hold [`Self::len`]
+    /// values); returns how many inputs were `NaN` and took their fill value. No allocation.
     #[inline]
-    pub fn gather(&self, features: &FeatureVector, row: &mut [f32]) -> usize {
+    pub fn gather(&self, features: &FeatureVector, side: Side, row: &mut [f32]) -> usize {
+        let sign = side_sign(side);
         let mut filled = 0;
-        for ((slot, &i), &fill) in row.iter_mut().zip(&self.index).zip(&self.fill) {
-            let v = features.get(i);
+        for (k, (slot, &fill)) in row.iter_mut().zip(&self.fill).enumerate() {
+            let v = self.value(k, features, sign);
             *slot = if v.is_finite() {
                 v as f32
             } else {

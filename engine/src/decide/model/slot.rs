@@ -9,12 +9,15 @@
 //! [`Intent`](crate::event::Intent) by value.
 
 use super::policy::{self, Costs, Inputs, Plan, StyleChoice};
-use super::{MAX_INPUTS, ModelCommand, ModelControl, ModelCounters, ModelFault, ModelRole, Scorer, TradeStats};
+use super::{
+    MAX_INPUTS, ModelCommand, ModelControl, ModelCounters, ModelFault, ModelRole, SIDE_INPUT, Scorer, TradeStats,
+};
 use crate::clock::Stopwatch;
 use crate::decide::rule::{EntryStyle, InstrumentLimits, RuleParams};
 use crate::event::{Features, Judged, SwapNote, SwapNotes};
-use crate::features::{FeatureVector, idx};
+use crate::features::FeatureVector;
 use crate::journal::BlockReason;
+use crate::journal::Side;
 use crate::latency::recorder::{new_histogram, record_into};
 use hdrhistogram::Histogram;
 use std::sync::Arc;
@@ -60,10 +63,10 @@ pub fn admit(role: ModelRole, scorer: &dyn Scorer) -> Result<Option<TradeStats>,
     if inputs.len() > MAX_INPUTS {
         return Err(refuse("takes more inputs than the feature vector has"));
     }
-    if inputs.fill.len() != inputs.index.len() {
-        return Err(refuse("has a fill value count that differs from its input count"));
+    if inputs.fill.len() != inputs.index.len() || inputs.signed.len() != inputs.index.len() {
+        return Err(refuse("has a fill value or sign flag count that differs from its input count"));
     }
-    if inputs.index.iter().any(|&i| i >= idx::COUNT) {
+    if inputs.index.iter().any(|&i| i > SIDE_INPUT) {
         return Err(refuse("reads a feature outside the engine's feature vector"));
     }
     match role {
@@ -249,15 +252,16 @@ impl Models {
         let _ = self.notes.push(note);
     }
 
-    /// One call of `role`'s model on `features`: `None` when the slot is empty. Times the call into
-    /// the role's histogram, fails it as an overrun past the deadline, checks the output, counts.
+    /// One call of `role`'s model on `features` for a candidate on `side`: `None` when the slot is
+    /// empty. Times the call into the role's histogram, fails it as an overrun past the deadline,
+    /// checks the output, counts.
     #[inline]
-    pub fn score(&mut self, role: ModelRole, features: &FeatureVector) -> Option<Result<f64, ModelFault>> {
+    pub fn score(&mut self, role: ModelRole, features: &FeatureVector, side: Side) -> Option<Result<f64, ModelFault>> {
         let i = role.index();
         let scorer = self.slots[i].as_mut()?;
         let n = scorer.inputs().len();
         let row = &mut self.row[..n];
-        scorer.inputs().gather(features, row);
+        scorer.inputs().gather(features, side, row);
         let sw = &self.stopwatch;
         let t0 = sw.stamp();
         let out = scorer.score(row);
@@ -286,17 +290,18 @@ impl Models {
         Some(checked)
     }
 
-    /// Judges an entry candidate that passed the strategy's own checks: p(win), slippage, then
+    /// Judges an entry candidate on `side` that passed the strategy's own checks: p(win), slippage, then
     /// [`policy::plan`]. Returns the plan or the reason to block, and what the models saw and said
     /// (for the journal's Features records). Call only when [`Models::gating`].
     pub fn judge(
         &mut self,
         f: &Features,
+        side: Side,
         limits: &InstrumentLimits,
         params: &RuleParams,
     ) -> (Result<Plan, BlockReason>, Judged) {
         let mut judged = Judged::unscored(&f.values);
-        let p_win = match self.score(ModelRole::PWin, &f.values) {
+        let p_win = match self.score(ModelRole::PWin, &f.values, side) {
             None => return (Err(BlockReason::ModelError), judged),
             Some(Err(fault)) => return (Err(policy::fault_reason(fault)), judged),
             Some(Ok(p)) => p,
@@ -304,7 +309,7 @@ impl Models {
         judged.p_win = p_win as f32;
         let Some(stats) = self.stats else { return (Err(BlockReason::ModelError), judged) };
         let half_spread_bps = policy::half_spread_bps(f.bid_px, f.ask_px);
-        let slippage_bps = match self.score(ModelRole::Slippage, &f.values) {
+        let slippage_bps = match self.score(ModelRole::Slippage, &f.values, side) {
             None if self.expected[ModelRole::Slippage.index()] => return (Err(BlockReason::ModelError), judged),
             None => half_spread_bps,
             Some(Err(fault)) => return (Err(policy::fault_reason(fault)), judged),
