@@ -18,13 +18,12 @@ use std::path::{Path, PathBuf};
 const S: u64 = 1_000_000_000;
 const T0: u64 = 1_704_153_600 * S;
 
-/// A quote every 50 ms for `minutes`: the mid walks a tick at a time, sizes are random (so the L1
-/// imbalance often passes the strategy's threshold), the spread is 1 or 2 ticks.
-fn random_walk_tape(dir: &Path, minutes: u64, seed: u64) -> PathBuf {
-    let path = dir.join(format!("walk{seed}.tape"));
+/// A tape of one instrument (price 2 decimals, tick and lot 1) being written at `dir/name`.
+fn one_instrument_tape(dir: &Path, name: &str, symbol: &str) -> (PathBuf, TapeWriter) {
+    let path = dir.join(name);
     let mut w = TapeWriter::create(&path, 1).unwrap();
     let spec = InstrumentSpec {
-        symbol: "WALK".into(),
+        symbol: symbol.into(),
         venue: "X".into(),
         price_scale: 2,
         qty_scale: 3,
@@ -32,13 +31,31 @@ fn random_walk_tape(dir: &Path, minutes: u64, seed: u64) -> PathBuf {
         lot: Qty(1),
     };
     w.add_instrument(&spec).unwrap();
+    (path, w)
+}
+
+/// Quote number `k` (one every 50 ms from `T0`).
+fn quote(k: u64, bid: i64, spread: i64, bq: i64, aq: i64) -> RawRecord {
+    let ts = UnixNanos(T0 + k * 50_000_000);
+    Quote::new(InstrumentId(0), ts, ts, (Price(bid), Qty(bq)), (Price(bid + spread), Qty(aq))).into()
+}
+
+/// A seeded xorshift64 stream: the tapes' only randomness.
+fn xorshift(seed: u64) -> impl FnMut() -> u64 {
     let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut next = move || {
+    move || {
         state ^= state << 13;
         state ^= state >> 7;
         state ^= state << 17;
         state
-    };
+    }
+}
+
+/// A quote every 50 ms for `minutes`: the mid walks a tick at a time, sizes are random (so the L1
+/// imbalance often passes the strategy's threshold), the spread is 1 or 2 ticks.
+fn random_walk_tape(dir: &Path, minutes: u64, seed: u64) -> PathBuf {
+    let (path, mut w) = one_instrument_tape(dir, &format!("walk{seed}.tape"), "WALK");
+    let mut next = xorshift(seed);
     let mut bid = 10_000i64;
     for k in 0..minutes * 60 * 20 {
         let r = next();
@@ -50,10 +67,7 @@ fn random_walk_tape(dir: &Path, minutes: u64, seed: u64) -> PathBuf {
         let spread = 1 + (r >> 8) % 2;
         let bq = 1 + ((r >> 16) % 1000) as i64;
         let aq = 1 + ((r >> 32) % 1000) as i64;
-        let ts = UnixNanos(T0 + k * 50_000_000);
-        let rec: RawRecord =
-            Quote::new(InstrumentId(0), ts, ts, (Price(bid), Qty(bq)), (Price(bid + spread as i64), Qty(aq))).into();
-        w.write(rec).unwrap();
+        w.write(quote(k, bid, spread as i64, bq, aq)).unwrap();
     }
     w.finish().unwrap();
     path
@@ -67,24 +81,8 @@ fn random_walk_tape(dir: &Path, minutes: u64, seed: u64) -> PathBuf {
 /// buy (a real lean up) as a losing sell (a fake lean down), so a model that reads it without the
 /// side has nothing linear to learn.
 fn pressure_tape(dir: &Path, minutes: u64, seed: u64) -> PathBuf {
-    let path = dir.join(format!("pressure{seed}.tape"));
-    let mut w = TapeWriter::create(&path, 1).unwrap();
-    let spec = InstrumentSpec {
-        symbol: "LEAN".into(),
-        venue: "X".into(),
-        price_scale: 2,
-        qty_scale: 3,
-        tick: Price(1),
-        lot: Qty(1),
-    };
-    w.add_instrument(&spec).unwrap();
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
+    let (path, mut w) = one_instrument_tape(dir, &format!("pressure{seed}.tape"), "LEAN");
+    let mut next = xorshift(seed);
     let mut bid = 10_000i64;
     let (mut lean, mut drift) = (1i64, 1i64);
     for k in 0..minutes * 60 * 20 {
@@ -102,10 +100,7 @@ fn pressure_tape(dir: &Path, minutes: u64, seed: u64) -> PathBuf {
             _ => 0,
         };
         let spread = 1 + (r >> 8) % 2;
-        let ts = UnixNanos(T0 + k * 50_000_000);
-        let rec: RawRecord =
-            Quote::new(InstrumentId(0), ts, ts, (Price(bid), Qty(bq)), (Price(bid + spread as i64), Qty(aq))).into();
-        w.write(rec).unwrap();
+        w.write(quote(k, bid, spread as i64, bq, aq)).unwrap();
     }
     w.finish().unwrap();
     path
