@@ -88,8 +88,8 @@ fn pressure_tape(dir: &Path, minutes: u64, seed: u64) -> PathBuf {
     for k in 0..minutes * 60 * 20 {
         if k % 400 == 0 {
             let r = next();
-            lean = if r % 2 == 0 { 1 } else { -1 };
-            drift = if (r >> 1) % 2 == 0 { lean } else { -lean };
+            lean = if r.is_multiple_of(2) { 1 } else { -1 };
+            drift = if (r >> 1).is_multiple_of(2) { lean } else { -lean };
         }
         let r = next();
         let (strong, weak) = (600 + ((r >> 16) % 401) as i64, 1 + ((r >> 32) % 400) as i64);
