@@ -37,8 +37,9 @@
 //!
 //! Symbols are validated to hold no commas, spaces or quotes, so no cell needs quoting.
 
+use super::candidates::entry_candidates;
 use super::reader::Journal;
-use super::record::{BlockReason, EntryKind, FEATURES_PER_RECORD, FeaturesRecord, JournalRecord, features_chunks};
+use super::record::{BlockReason, EntryKind, JournalRecord};
 use crate::account::Position;
 use crate::decide::model::ModelRole;
 use crate::features::{FEATURES, idx};
@@ -162,44 +163,20 @@ pub fn write_features_csv(journal: &Journal, out: &mut impl Write) -> io::Result
         write!(out, ",{}", f.name)?;
     }
     writeln!(out)?;
-    let chunks = features_chunks(idx::COUNT);
-    let records = journal.records();
+    let invalid = |what: String| io::Error::new(io::ErrorKind::InvalidData, what);
     let mut rows = 0;
-    let mut values = [f32::NAN; FEATURES_PER_RECORD * features_chunks(idx::COUNT)];
-    for (i, rec) in records.iter().enumerate() {
-        if rec.kind() != Some(EntryKind::Features) {
-            continue;
+    let mut values = [f32::NAN; idx::COUNT + 2];
+    for c in entry_candidates(journal).map_err(invalid)? {
+        let Some(seen) = c.seen else { continue };
+        values[0] = seen.p_win;
+        values[1] = seen.slippage_bps;
+        for (j, v) in values[2..].iter_mut().enumerate() {
+            // Journaled as f32: the round trip through f64 is exact.
+            *v = seen.features.get(j) as f32;
         }
-        let f = FeaturesRecord::from_record(rec);
-        if f.chunk != 0 {
-            continue; // read with its chunk 0
-        }
-        let invalid = |what: String| io::Error::new(io::ErrorKind::InvalidData, format!("record {i}: {what}"));
-        if usize::from(f.chunks) != chunks {
-            return Err(invalid(format!(
-                "{} features records for a candidate where this build's feature schema takes {chunks}: the \
-                 journal was written with another schema",
-                f.chunks
-            )));
-        }
-        let candidate = i
-            .checked_sub(1)
-            .map(|c| (c, &records[c]))
-            .filter(|(_, c)| {
-                matches!(c.kind(), Some(EntryKind::Decision | EntryKind::Blocked)) && c.event_seq == f.event_seq
-            })
-            .ok_or_else(|| invalid("features records not right after their candidate".into()))?;
-        for k in 0..chunks {
-            let part = records
-                .get(i + k)
-                .filter(|r| r.kind() == Some(EntryKind::Features))
-                .map(FeaturesRecord::from_record)
-                .filter(|p| usize::from(p.chunk) == k && p.event_seq == f.event_seq)
-                .ok_or_else(|| invalid(format!("the candidate's features record {k} of {chunks} is missing")))?;
-            values[k * FEATURES_PER_RECORD..(k + 1) * FEATURES_PER_RECORD].copy_from_slice(&part.values);
-        }
-        write_candidate_row(journal, candidate, &values[..idx::COUNT + 2], out)
-            .map_err(|e| if e.kind() == io::ErrorKind::InvalidData { invalid(e.to_string()) } else { e })?;
+        write_candidate_row(journal, (c.at, &c.record), &values, out).map_err(|e| {
+            if e.kind() == io::ErrorKind::InvalidData { invalid(format!("record {}: {e}", c.at)) } else { e }
+        })?;
         rows += 1;
     }
     Ok(rows)
